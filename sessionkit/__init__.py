@@ -1,0 +1,63 @@
+"""sessionkit: async, typed, no-raise clients for the sessions APIs of five services.
+
+Service clients live in `sessionkit.jupyter`, `sessionkit.orq`, `sessionkit.mix`,
+`sessionkit.devin` and `sessionkit.log10`; importing one does not import the others.
+"""
+
+from ._core import VERSION as __version__
+from ._core import BaseCore
+from ._hooks import HookContext, Hooks, PreparedRequest
+from ._pipeline import Operation, RequestOptions, Timeout
+from ._retry import RetryConfig
+from ._serde import UNSET, OpenEnum, Unset
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ConnectionError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    SessionkitError,
+    UnprocessableEntityError,
+)
+from .result import Err, Ok, ResponseMeta, Result, UnwrapError
+
+__all__ = [
+    "__version__",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BaseCore",
+    "ConflictError",
+    "ConnectionError",
+    "Err",
+    "HookContext",
+    "Hooks",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "Ok",
+    "OpenEnum",
+    "Operation",
+    "PermissionDeniedError",
+    "PreparedRequest",
+    "RateLimitError",
+    "RequestOptions",
+    "RequestTimeoutError",
+    "ResponseMeta",
+    "ResponseValidationError",
+    "Result",
+    "RetryConfig",
+    "SessionkitError",
+    "Timeout",
+    "UNSET",
+    "UnprocessableEntityError",
+    "Unset",
+    "UnwrapError",
+]

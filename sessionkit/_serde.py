@@ -1,0 +1,234 @@
+"""The cattrs converters: wire names, omit-unset, strict scalars, datetimes and open enums.
+
+Two converters share one set of hooks: a fast one for the hot path and a detailed one that is only
+used after a failure, to name the field path in the error.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Final, TypeVar, Union
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+__all__ = ["UNSET", "OpenEnum", "Unset", "wire", "structure", "unstructure", "StructureFailure", "dumps"]
+
+T = TypeVar("T")
+
+
+class Unset(enum.Enum):
+    """The type of `UNSET`: a field left unset is omitted from the request body."""
+
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""Default for fields where "absent" and `null` mean different things to the server."""
+
+
+def wire(name: str, **kwargs: Any) -> Any:
+    """An attrs field whose JSON name differs from its Python name."""
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    metadata["wire"] = name
+    return attrs.field(metadata=metadata, **kwargs)
+
+
+class OpenEnum(str, enum.Enum):
+    """A string enum that keeps values it does not know instead of failing (forward compatible)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+
+class StructureFailure(Exception):
+    """Raised by `structure`: the data does not fit the type; `path` names where."""
+
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__(f"{reason} @ {path}")
+        self.reason = reason
+        self.path = path
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def _strict_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _parse_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    return datetime.fromisoformat(text)
+
+
+def _format_datetime(value: datetime) -> str:
+    if value.tzinfo is timezone.utc:
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _structure_any(value: Any, _: Any) -> Any:
+    return value
+
+
+def _is_unset_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (Union, types.UnionType) and Unset in typing.get_args(tp)
+
+
+def _accepting_python_names(fn: Callable[[Any, Any], Any], cls: type[Any]) -> Callable[[Any, Any], Any]:
+    aliases = {a.name: a.metadata["wire"] for a in attrs.fields(cls) if "wire" in a.metadata}
+    if not aliases:
+        return fn
+
+    def structure(data: Any, tp: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in aliases):
+            data = {aliases.get(k, k) if aliases.get(k, k) not in data else k: v for k, v in data.items()}
+        return fn(data, tp)
+
+    return structure
+
+
+def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(bool, _strict_bool)
+    # OpenEnum precedes str in its MRO, so this wins over the str hook for open enums.
+    conv.register_structure_hook(OpenEnum, lambda value, tp: tp(value))
+    conv.register_unstructure_hook(OpenEnum, lambda value: value.value)
+    conv.register_structure_hook(datetime, _parse_datetime)
+    conv.register_unstructure_hook(datetime, _format_datetime)
+    conv.register_structure_hook(Any, _structure_any)
+
+    def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        overrides = {a.name: override(rename=a.metadata["wire"]) for a in attrs.fields(cls) if "wire" in a.metadata}
+        fn = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+        return _accepting_python_names(fn, cls) if accept_python_names else fn
+
+    def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
+        # Only None and UNSET defaults mean "not given": any other default is sent as a value.
+        overrides = {
+            a.name: override(rename=a.metadata.get("wire"), omit_if_default=a.default is None or a.default is UNSET)
+            for a in attrs.fields(cls)
+        }
+        return make_dict_unstructure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+
+    conv.register_structure_hook_factory(attrs.has, structure_factory)
+    conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    conv.register_unstructure_hook(Unset, lambda _: None)
+
+    def unset_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        # A present value is structured as the rest of the union; absence keeps the UNSET default.
+        rest = tuple(a for a in typing.get_args(tp) if a is not Unset)
+        inner: Any = rest[0] if len(rest) == 1 else Union[rest]
+        hook = conv.get_structure_hook(inner)
+        return lambda value, _: hook(value, inner)
+
+    conv.register_structure_hook_factory(_is_unset_union, unset_union_factory)
+    return conv
+
+
+_fast = _make_converter(detailed=False)
+_detailed = _make_converter(detailed=True)
+_request = _make_converter(detailed=True, accept_python_names=True)
+
+
+def _first_failure(exc: BaseException) -> StructureFailure:
+    messages = cattrs.transform_error(exc) if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
+    first = messages[0] if messages else str(exc)
+    reason, sep, path = first.rpartition(" @ ")
+    return StructureFailure(reason, path) if sep else StructureFailure(first, "$")
+
+
+def structure_hook(tp: Any) -> Callable[[Any], Any]:
+    """A fast structuring function for `tp`, re-running with detailed paths only on failure."""
+    fast = _fast.get_structure_hook(tp)
+    wants_object = attrs.has(tp)
+
+    def run(data: Any) -> Any:
+        if wants_object and not isinstance(data, dict):
+            raise StructureFailure(f"expected a JSON object, got {type(data).__name__}", "$")
+        try:
+            return fast(data, tp)
+        except Exception:
+            pass
+        try:
+            value = _detailed.structure(data, tp)
+        except Exception as exc:
+            raise _first_failure(exc) from exc
+        return value  # the fast path disagreed, but the detailed one accepts: trust it
+
+    return run
+
+
+def structure(data: Any, tp: type[T]) -> T:
+    """Structure `data` into `tp`, raising `StructureFailure` with the field path."""
+    result: T = structure_hook(tp)(data)
+    return result
+
+
+def structure_request(data: Any, tp: type[T]) -> T:
+    """Structure a caller's mapping, which may use wire or Python field names."""
+    if attrs.has(tp) and not isinstance(data, dict):
+        raise StructureFailure(f"expected a mapping, got {type(data).__name__}", "$")
+    try:
+        value: T = _request.structure(data, tp)
+    except Exception as exc:
+        raise _first_failure(exc) from exc
+    return value
+
+
+def unstructure(value: Any) -> Any:
+    """The JSON-ready form of an attrs model: wire names, unset fields omitted."""
+    return _fast.unstructure(value)
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return _encoder.encode(data).encode()

@@ -1,0 +1,198 @@
+"""The closed set of error values a sessionkit operation can return inside `Err`.
+
+Each pipeline stage fails into exactly one kind, so a caller can tell *where* a call went wrong:
+input validation (`InvalidRequestError`), transport (`ConnectionError`, `RequestTimeoutError`),
+the server's status (`APIError` and subclasses), or decoding (`ResponseValidationError`).
+They subclass `Exception` so that `raise err` works where a caller prefers exceptions.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any, Literal
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ConnectionError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "SessionkitError",
+    "UnprocessableEntityError",
+    "error_class_for_status",
+]
+
+
+class SessionkitError(Exception):
+    """Base of every error value. Carries where and how long the call went."""
+
+    operation_id: str
+    attempts: int
+    elapsed: float
+
+    def __init__(self, message: str, *, operation_id: str = "", attempts: int = 0, elapsed: float = 0.0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation_id = operation_id
+        self.attempts = attempts
+        self.elapsed = elapsed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, operation_id={self.operation_id!r}, attempts={self.attempts})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    __hash__ = Exception.__hash__
+
+
+class InvalidRequestError(SessionkitError):
+    """The input failed validation; nothing was sent."""
+
+    def __init__(self, reason: str, *, field_path: str = "", **kw: Any) -> None:
+        where = f" at {field_path}" if field_path else ""
+        super().__init__(f"invalid request{where}: {reason}", **kw)
+        self.field_path = field_path
+        self.reason = reason
+
+
+class ConnectionError(SessionkitError):  # noqa: A001 - the public name DESIGN.md gives it
+    """DNS failure, refused or reset connection, TLS failure, or a body cut short."""
+
+    def __init__(self, message: str, *, cause: BaseException | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cause = cause
+
+
+class RequestTimeoutError(SessionkitError):
+    """A deadline passed: `deadline` is "attempt" (one try) or "total" (the whole call)."""
+
+    def __init__(
+        self, message: str, *, deadline: Literal["attempt", "total"], timeout: float | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.deadline = deadline
+        self.timeout = timeout
+
+
+class APIError(SessionkitError):
+    """The server answered with a status the operation does not treat as success."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: Any = None,
+        raw_text: str = "",
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.status = status
+        self.body = body
+        self.raw_text = raw_text
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self.request_id = request_id
+
+    @property
+    def server_message(self) -> str | None:
+        """The human-readable message of a JSON error body, when it has one."""
+        body = self.body
+        if isinstance(body, Mapping):
+            for key in ("message", "detail", "error"):
+                value = body.get(key)
+                if isinstance(value, str):
+                    return value
+                if isinstance(value, Mapping) and isinstance(value.get("message"), str):
+                    return str(value["message"])
+        return None
+
+
+class BadRequestError(APIError):
+    """400."""
+
+
+class AuthenticationError(APIError):
+    """401: missing or invalid credentials."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials are not allowed to do this (Jupyter answers a bad token with 403)."""
+
+
+class NotFoundError(APIError):
+    """404."""
+
+
+class ConflictError(APIError):
+    """409."""
+
+
+class UnprocessableEntityError(APIError):
+    """422."""
+
+
+class RateLimitError(APIError):
+    """429. `retry_after` is the wait the server asked for, in seconds, when it said one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIError):
+    """5xx."""
+
+
+class ResponseValidationError(SessionkitError):
+    """A success response whose body does not decode into the operation's model."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        field_path: str = "",
+        raw_text: str = "",
+        status: int = 0,
+        headers: Mapping[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
+        where = f" at {field_path}" if field_path else ""
+        super().__init__(f"response does not match the model{where}: {reason}", **kw)
+        self.field_path = field_path
+        self.reason = reason
+        self.raw_text = raw_text
+        self.status = status
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    """The generic typed error for a status, used where an operation declares nothing more specific."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return InternalServerError if status >= 500 else APIError
+
+
+# Keep the builtin reachable for modules that also import ours.
+BuiltinConnectionError = builtins.ConnectionError

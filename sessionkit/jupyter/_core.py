@@ -1,0 +1,21 @@
+"""`JupyterCore`: token auth for a Jupyter Server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core import BaseCore, env
+
+
+class JupyterCore(BaseCore):
+    """A Jupyter Server client core. `token` falls back to the `JUPYTER_TOKEN` environment variable."""
+
+    service = "jupyter"
+    default_server_url = "http://localhost:8888"
+
+    def __init__(self, *, server_url: str | None = None, token: str | None = None, **kwargs: Any) -> None:
+        self._token = token if token is not None else env("JUPYTER_TOKEN")
+        super().__init__(server_url=server_url, **kwargs)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self._token}"} if self._token else {}

@@ -1,0 +1,102 @@
+"""`Ok` / `Err`: the values every sessionkit operation returns instead of raising."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, Union
+
+T = TypeVar("T", covariant=True)
+E = TypeVar("E", covariant=True)
+U = TypeVar("U")
+F = TypeVar("F")
+D = TypeVar("D")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMeta:
+    """What the transport saw for a successful call: status, headers, attempts, elapsed seconds."""
+
+    operation_id: str
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    attempts: int = 1
+    elapsed: float = 0.0
+    request_id: str | None = None
+
+
+class UnwrapError(Exception):
+    """Raised by `Err.unwrap()`: the caller asked for a value that is not there."""
+
+    def __init__(self, error: object) -> None:
+        super().__init__(f"called unwrap() on Err({error!r})")
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Ok(Generic[T]):
+    """A successful result. `meta` (status, headers, attempts) is keyword-only and not matched."""
+
+    value: T
+    meta: ResponseMeta | None = field(default=None, kw_only=True, compare=False)
+
+    def is_ok(self) -> bool:
+        return True
+
+    def is_err(self) -> bool:
+        return False
+
+    def unwrap(self) -> T:
+        return self.value
+
+    def unwrap_err(self) -> NoReturn:
+        raise UnwrapError(self.value)
+
+    def unwrap_or(self, default: object) -> T:
+        return self.value
+
+    def map(self, fn: Callable[[T], U]) -> Ok[U]:
+        return Ok(fn(self.value), meta=self.meta)
+
+    def map_err(self, fn: Callable[[Any], object]) -> Ok[T]:
+        return self
+
+    def and_then(self, fn: Callable[[T], Ok[U] | Err[F]]) -> Ok[U] | Err[F]:
+        return fn(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Err(Generic[E]):
+    """A failed result carrying one typed error from `sessionkit.errors`."""
+
+    error: E
+
+    def is_ok(self) -> bool:
+        return False
+
+    def is_err(self) -> bool:
+        return True
+
+    def unwrap(self) -> NoReturn:
+        if isinstance(self.error, BaseException):
+            raise UnwrapError(self.error) from self.error
+        raise UnwrapError(self.error)
+
+    def unwrap_err(self) -> E:
+        return self.error
+
+    def unwrap_or(self, default: D) -> D:
+        return default
+
+    def map(self, fn: Callable[[Any], object]) -> Err[E]:
+        return self
+
+    def map_err(self, fn: Callable[[E], F]) -> Err[F]:
+        return Err(fn(self.error))
+
+    def and_then(self, fn: Callable[[Any], object]) -> Err[E]:
+        return self
+
+
+Result: TypeAlias = Union[Ok[T], Err[E]]
+"""`Ok[T] | Err[E]`: narrow it with `match` or `isinstance`."""
