@@ -106,7 +106,7 @@ class BaseCore:
         """Run one operation through the shared pipeline."""
         return await execute(self, op, request, options)
 
-    def _base_headers(self) -> dict[str, str]:
+    def base_headers(self) -> dict[str, str]:
         cached = self._headers_cache
         if cached is None:
             cached = {
@@ -118,7 +118,7 @@ class BaseCore:
             self._headers_cache = cached
         return cached
 
-    def _client_session(self) -> aiohttp.ClientSession:
+    def client_session(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
             if not self._owns_session and session is not None:
@@ -126,9 +126,7 @@ class BaseCore:
             connector = aiohttp.TCPConnector(
                 limit=self.max_connections,
                 limit_per_host=self.max_connections_per_host,
-                ssl=self.verify_ssl
-                if isinstance(self.verify_ssl, ssl.SSLContext)
-                else (None if self.verify_ssl else False),
+                ssl=self.verify_ssl,
                 ttl_dns_cache=300,
             )
             session = aiohttp.ClientSession(
@@ -158,14 +156,14 @@ class BaseCore:
 
     def __del__(self) -> None:
         session = getattr(self, "_session", None)
-        if session is not None and not session.closed and getattr(self, "_owns_session", False):
-            if not self._warned_unclosed:
-                self._warned_unclosed = True
-                warnings.warn(
-                    f"{type(self).__name__} was not closed: use `async with` or `await core.aclose()`",
-                    ResourceWarning,
-                    stacklevel=2,
-                )
+        owned_and_open = session is not None and not session.closed and getattr(self, "_owns_session", False)
+        if owned_and_open and not self._warned_unclosed:
+            self._warned_unclosed = True
+            warnings.warn(
+                f"{type(self).__name__} was not closed: use `async with` or `await core.aclose()`",
+                ResourceWarning,
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         auth = ", credentials=<redacted>" if self.has_credentials() else ""

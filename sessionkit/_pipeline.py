@@ -14,18 +14,18 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 from yarl import URL
 
-from . import _serde
 from ._hooks import HookContext, PreparedRequest
 from ._logging import logger, redact_headers
 from ._retry import RetryConfig, parse_retry_after
+from ._serde import StructureFailure, dumps, structure_hook, structure_request, unstructure
 from .errors import (
     APIError,
     ConnectionError,
@@ -34,6 +34,7 @@ from .errors import (
     RequestTimeoutError,
     ResponseValidationError,
     SessionkitError,
+    message_from_body,
 )
 from .result import Err, Ok, ResponseMeta, Result
 
@@ -105,11 +106,11 @@ class Operation(Generic[Req, Resp]):
     request: type[Req] | None = None
     response: Any = None
     success: tuple[int, ...] = (200,)
-    errors: Mapping[int | str, type[APIError]] = attrs.field(factory=dict)
+    errors: Mapping[int | str, type[APIError]] = attrs.field(factory=dict[int | str, "type[APIError]"])
     retry_safe: bool | Callable[[Any], bool] | None = None
     body: str | None = "*"
     query: tuple[str, ...] = ()
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     send_empty_body: bool = True
     decode: Callable[[Any], Any] | None = None
     path_params: tuple[str, ...] = attrs.field(init=False)
@@ -128,7 +129,7 @@ class Operation(Generic[Req, Resp]):
     def structure_response(self, data: Any) -> Any:
         fn = self._structure
         if fn is None:
-            fn = _serde.structure_hook(self.response)
+            fn = structure_hook(self.response)
             object.__setattr__(self, "_structure", fn)
         return fn(data)
 
@@ -170,12 +171,12 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
             model = request
         elif request is None or isinstance(request, Mapping):
             try:
-                model = _serde.structure_request(dict(request or {}), op.request)
-            except _serde.StructureFailure as exc:
+                model = structure_request(dict(cast("Mapping[str, Any]", request or {})), op.request)
+            except StructureFailure as exc:
                 raise _Invalid(exc.reason, exc.path) from None
         else:
             raise _Invalid(f"expected {op.request.__name__} or a mapping, got {type(request).__name__}", "$")
-        data = _serde.unstructure(model)
+        data = unstructure(model)
     elif request is not None:
         raise _Invalid(f"{op.id} takes no request, got {type(request).__name__}", "$")
 
@@ -205,7 +206,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     if payload is None or (payload == {} and not op.send_empty_body):
         return _Prepared(model, path, query, headers, None)
     try:
-        body = _serde.dumps(payload)
+        body = dumps(payload)
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"body is not JSON-serialisable: {exc}", "$") from None
     headers["Content-Type"] = "application/json"
@@ -214,10 +215,14 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
 
 def _check_header_values(headers: Mapping[str, str]) -> None:
     for name, value in headers.items():
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may not be typed
             raise _Invalid(f"header {name!r} must be a string", f"headers.{name}")
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name or "\0" in value:
             raise _Invalid(f"header {name!r} contains a line break", f"headers.{name}")
+
+
+class _TooManyRedirectsError(aiohttp.ClientError):
+    pass
 
 
 @attrs.frozen
@@ -238,7 +243,7 @@ async def _attempt(
     core: BaseCore, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: aiohttp.ClientTimeout
 ) -> _Raw:
     """One attempt, following redirects by hand so that secrets never cross to another origin."""
-    session = core._client_session()
+    session = core.client_session()
     for _ in range(_MAX_REDIRECTS + 1):
         async with session.request(
             method, URL(url, encoded=True), headers=headers, data=body, timeout=timeout, allow_redirects=False
@@ -269,7 +274,7 @@ async def _attempt(
                     chunks.append(chunk)
                 data = b"".join(chunks)
             return _Raw(resp.status, resp.reason or "", resp.headers, data)
-    raise aiohttp.TooManyRedirects(aiohttp.RequestInfo(URL(url), method, CIMultiDict(), URL(url)), ())
+    raise _TooManyRedirectsError(f"more than {_MAX_REDIRECTS} redirects, last to {url}")
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -298,13 +303,9 @@ def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[
 
 
 def _summary(body: Any, text: str) -> str:
-    if isinstance(body, Mapping):
-        for key in ("message", "detail", "error"):
-            value = body.get(key)
-            if isinstance(value, str):
-                return value
-            if isinstance(value, Mapping) and isinstance(value.get("message"), str):
-                return str(value["message"])
+    message = message_from_body(body)
+    if message is not None:
+        return message
     if text.lstrip()[:1] == "<":  # an HTML error page says nothing a caller can use
         return ""
     return " ".join(text[:200].split())
@@ -330,7 +331,7 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
         if op.decode is not None:
             data = op.decode(data)
         return op.structure_response(data)
-    except _serde.StructureFailure as exc:
+    except StructureFailure as exc:
         reason, path = exc.reason, exc.path
     except Exception as exc:  # a decode hook that choked on unexpected data is still a validation error
         reason, path = f"{type(exc).__name__}: {exc}", "$"
@@ -380,7 +381,7 @@ async def execute(
     # Stage 1: validate input and build the request.
     try:
         prepared = _prepare(op, request)
-        headers = core._base_headers()
+        headers = core.base_headers()
         if options is not None and options.headers:
             headers = {**headers, **options.headers}
         if prepared.headers:

@@ -64,6 +64,4 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if parsed is None:
-        return None
     return max(parsed.timestamp() - (time.time() if now is None else now), 0.0)

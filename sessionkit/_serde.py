@@ -12,7 +12,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Final, TypeVar, Union
+from typing import Any, Final, TypeVar, Union, cast
 
 import attrs
 import cattrs
@@ -124,7 +124,8 @@ def _accepting_python_names(fn: Callable[[Any, Any], Any], cls: type[Any]) -> Ca
 
     def structure(data: Any, tp: Any) -> Any:
         if isinstance(data, dict) and any(k in data for k in aliases):
-            data = {aliases.get(k, k) if aliases.get(k, k) not in data else k: v for k, v in data.items()}
+            given = cast("dict[str, Any]", data)
+            data = {aliases.get(k, k) if aliases.get(k, k) not in given else k: v for k, v in given.items()}
         return fn(data, tp)
 
     return structure

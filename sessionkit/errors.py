@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 __all__ = [
     "APIError",
@@ -64,7 +64,7 @@ class InvalidRequestError(SessionkitError):
         self.reason = reason
 
 
-class ConnectionError(SessionkitError):  # noqa: A001 - the public name DESIGN.md gives it
+class ConnectionError(SessionkitError):
     """DNS failure, refused or reset connection, TLS failure, or a body cut short."""
 
     def __init__(self, message: str, *, cause: BaseException | None = None, **kw: Any) -> None:
@@ -107,15 +107,7 @@ class APIError(SessionkitError):
     @property
     def server_message(self) -> str | None:
         """The human-readable message of a JSON error body, when it has one."""
-        body = self.body
-        if isinstance(body, Mapping):
-            for key in ("message", "detail", "error"):
-                value = body.get(key)
-                if isinstance(value, str):
-                    return value
-                if isinstance(value, Mapping) and isinstance(value.get("message"), str):
-                    return str(value["message"])
-        return None
+        return message_from_body(self.body)
 
 
 class BadRequestError(APIError):
@@ -174,6 +166,22 @@ class ResponseValidationError(SessionkitError):
         self.raw_text = raw_text
         self.status = status
         self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+
+def message_from_body(body: Any) -> str | None:
+    """The message of a JSON error body: `message`, `detail`, `error` or `error.message`."""
+    if not isinstance(body, Mapping):
+        return None
+    fields = cast("Mapping[str, Any]", body)
+    for key in ("message", "detail", "error"):
+        value = fields.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping):
+            inner = cast("Mapping[str, Any]", value).get("message")
+            if isinstance(inner, str):
+                return inner
+    return None
 
 
 _BY_STATUS: dict[int, type[APIError]] = {
