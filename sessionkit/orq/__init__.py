@@ -1,0 +1,61 @@
+"""Orq sessions (the live `/v2/sessions` API): `OrqCore` and the `sessions_*` functions."""
+
+from ._core import OrqCore
+from .errors import HonoApiError, OrqAPIError, OrqAuthenticationError
+from .models import (
+    CreateThreadRequest,
+    DeleteSessionRequest,
+    GetSessionRequest,
+    GetThreadCountRequest,
+    GetThreadCountResponse,
+    ListThreadsRequest,
+    ListThreadsResponse,
+    SessionInterval,
+    Thread,
+    ThreadBilling,
+    ThreadFilters,
+    ThreadKind,
+    ThreadUsage,
+    UpdateSessionRequest,
+    UpdateThreadRequest,
+)
+from .sessions import (
+    sessions_count,
+    sessions_create,
+    sessions_delete,
+    sessions_get,
+    sessions_list,
+    sessions_list_all,
+    sessions_tags,
+    sessions_update,
+)
+
+__all__ = [
+    "OrqCore",
+    "HonoApiError",
+    "OrqAPIError",
+    "OrqAuthenticationError",
+    "CreateThreadRequest",
+    "DeleteSessionRequest",
+    "GetSessionRequest",
+    "GetThreadCountRequest",
+    "GetThreadCountResponse",
+    "ListThreadsRequest",
+    "ListThreadsResponse",
+    "SessionInterval",
+    "Thread",
+    "ThreadBilling",
+    "ThreadFilters",
+    "ThreadKind",
+    "ThreadUsage",
+    "UpdateSessionRequest",
+    "UpdateThreadRequest",
+    "sessions_count",
+    "sessions_create",
+    "sessions_delete",
+    "sessions_get",
+    "sessions_list",
+    "sessions_list_all",
+    "sessions_tags",
+    "sessions_update",
+]

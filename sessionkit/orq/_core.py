@@ -1,0 +1,25 @@
+"""`OrqCore`: bearer-key auth for Orq."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core import BaseCore, env
+
+
+class OrqCore(BaseCore):
+    """An Orq client core. `api_key` falls back to the `ORQ_API_KEY` environment variable."""
+
+    service = "orq"
+    default_server_url = "https://my.orq.ai"
+
+    def __init__(self, api_key: str | None = None, *, server_url: str | None = None, **kwargs: Any) -> None:
+        self._api_key = api_key if api_key is not None else env("ORQ_API_KEY")
+        super().__init__(server_url=server_url, **kwargs)
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self._api_key
+        if not key:
+            return {}
+        # As the official SDKs do: a key that already carries the scheme is sent as it is.
+        return {"Authorization": key if key.lower().startswith("bearer ") else f"Bearer {key}"}

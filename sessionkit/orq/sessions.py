@@ -1,0 +1,213 @@
+"""Orq `/v2/sessions`: operation declarations and their functions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
+
+import attrs
+
+from .._pipeline import Operation, RequestOptions
+from ..errors import SessionkitError
+from ..result import Err, Ok, Result
+from ._core import OrqCore
+from .errors import ORQ_ERRORS
+from .models import (
+    CreateThreadRequest,
+    DeleteSessionRequest,
+    GetSessionRequest,
+    GetThreadCountRequest,
+    GetThreadCountResponse,
+    ListThreadsRequest,
+    ListThreadsResponse,
+    Thread,
+    UpdateSessionRequest,
+)
+
+__all__ = [
+    "sessions_create",
+    "sessions_get",
+    "sessions_update",
+    "sessions_delete",
+    "sessions_list",
+    "sessions_list_all",
+    "sessions_count",
+    "sessions_tags",
+]
+
+
+def _tags_list(data: Any) -> Any:
+    # The SDK reads a bare string array; accept an `{"tags": [...]}` or `{"data": [...]}` envelope too.
+    if not isinstance(data, Mapping):
+        return data
+    envelope = cast("Mapping[str, Any]", data)
+    for key in ("tags", "data"):
+        if key in envelope:
+            return envelope[key]
+    return envelope
+
+
+CREATE_SESSION: Operation[CreateThreadRequest, Thread] = Operation(
+    id="orq.sessions.create",
+    method="POST",
+    path="/v2/sessions",
+    request=CreateThreadRequest,
+    response=Thread,
+    errors=ORQ_ERRORS,
+)
+GET_SESSION: Operation[GetSessionRequest, Thread] = Operation(
+    id="orq.sessions.get",
+    method="GET",
+    path="/v2/sessions/{session_id}",
+    request=GetSessionRequest,
+    response=Thread,
+    errors=ORQ_ERRORS,
+    body=None,
+)
+UPDATE_SESSION: Operation[UpdateSessionRequest, Thread] = Operation(
+    id="orq.sessions.update",
+    method="PATCH",
+    path="/v2/sessions/{session_id}",
+    request=UpdateSessionRequest,
+    response=Thread,
+    errors=ORQ_ERRORS,
+    body="request_body",
+)
+DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
+    id="orq.sessions.delete",
+    method="DELETE",
+    path="/v2/sessions/{session_id}",
+    request=DeleteSessionRequest,
+    success=(204,),
+    errors=ORQ_ERRORS,
+    body=None,
+)
+LIST_SESSIONS: Operation[ListThreadsRequest, ListThreadsResponse] = Operation(
+    id="orq.sessions.list",
+    method="POST",
+    path="/v2/sessions/query",
+    request=ListThreadsRequest,
+    response=ListThreadsResponse,
+    errors=ORQ_ERRORS,
+    retry_safe=True,  # a read-only query sent as POST
+)
+COUNT_SESSIONS: Operation[GetThreadCountRequest, GetThreadCountResponse] = Operation(
+    id="orq.sessions.count",
+    method="POST",
+    path="/v2/sessions/count",
+    request=GetThreadCountRequest,
+    response=GetThreadCountResponse,
+    errors=ORQ_ERRORS,
+    retry_safe=True,  # a read-only query sent as POST
+)
+LIST_TAGS: Operation[None, list[str]] = Operation(
+    id="orq.sessions.tags",
+    method="GET",
+    path="/v2/sessions/tags",
+    response=list[str],
+    errors=ORQ_ERRORS,
+    body=None,
+    decode=_tags_list,
+)
+
+
+async def sessions_create(
+    core: OrqCore,
+    request: CreateThreadRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Thread, SessionkitError]:
+    """Create a session. Not retried unless `options.idempotency_key` is set."""
+    return await core.send(CREATE_SESSION, request, options)
+
+
+async def sessions_get(
+    core: OrqCore,
+    request: GetSessionRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Thread, SessionkitError]:
+    """Get one session by id (`{"session_id": id}`)."""
+    return await core.send(GET_SESSION, request, options)
+
+
+async def sessions_update(
+    core: OrqCore,
+    request: UpdateSessionRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Thread, SessionkitError]:
+    """Change the given fields of a session (`{"session_id": id, "request_body": {...}}`)."""
+    return await core.send(UPDATE_SESSION, request, options)
+
+
+async def sessions_delete(
+    core: OrqCore,
+    request: DeleteSessionRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[None, SessionkitError]:
+    """Delete a session (204, no body)."""
+    return await core.send(DELETE_SESSION, request, options)
+
+
+async def sessions_list(
+    core: OrqCore,
+    request: ListThreadsRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[ListThreadsResponse, SessionkitError]:
+    """One page of sessions matching `filters` (`interval` is required)."""
+    return await core.send(LIST_SESSIONS, request, options)
+
+
+async def sessions_count(
+    core: OrqCore,
+    request: GetThreadCountRequest | Mapping[str, Any] | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[GetThreadCountResponse, SessionkitError]:
+    """How many sessions match `filters`."""
+    return await core.send(COUNT_SESSIONS, request, options)
+
+
+async def sessions_tags(
+    core: OrqCore, request: None = None, *, options: RequestOptions | None = None
+) -> Result[list[str], SessionkitError]:
+    """Every tag used by the workspace's sessions."""
+    return await core.send(LIST_TAGS, request, options)
+
+
+def _at_page(request: ListThreadsRequest | Mapping[str, Any], page: int) -> ListThreadsRequest | dict[str, Any]:
+    if isinstance(request, ListThreadsRequest):
+        return attrs.evolve(request, page=page)
+    return {**request, "page": page}
+
+
+async def sessions_list_all(
+    core: OrqCore,
+    request: ListThreadsRequest | Mapping[str, Any],
+    *,
+    options: RequestOptions | None = None,
+) -> AsyncIterator[Result[Thread, SessionkitError]]:
+    """Every session matching the query, page after page, as `Ok(thread)` values.
+
+    Starts at `request.page` (default 1) and asks for the next page while the server says
+    `has_more`. A failure is yielded once as `Err` and ends the iteration. A page that is empty yet
+    claims `has_more` also ends it: such a server would otherwise be polled forever.
+    """
+    first = request.page if isinstance(request, ListThreadsRequest) else request.get("page")
+    page = first if isinstance(first, int) and not isinstance(first, bool) else 1
+    current: ListThreadsRequest | Mapping[str, Any] = request if first is not None else _at_page(request, page)
+    while True:
+        result = await sessions_list(core, current, options=options)
+        if isinstance(result, Err):
+            yield result
+            return
+        listing = result.value
+        for thread in listing.data:
+            yield Ok(thread, meta=result.meta)
+        if not listing.has_more or not listing.data:
+            return
+        page += 1
+        current = _at_page(request, page)
