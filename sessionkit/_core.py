@@ -132,6 +132,9 @@ class BaseCore:
             session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None), skip_auto_headers=("User-Agent",)
             )
+            # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
+            # loop owns that decision, so `max_retries=0` means exactly one request on the wire.
+            session._retry_connection = False
             self._session = session
         return session
 

@@ -163,6 +163,12 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def _segment(value: str) -> str:
+    """`value` as one path segment. "." and ".." become %2E so no server or proxy resolves them."""
+    encoded = quote(value, safe="")
+    return encoded if encoded.strip(".") else encoded.replace(".", "%2E")
+
+
 def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     model: Any = None
     data: dict[str, Any] = {}
@@ -176,7 +182,10 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
                 raise _Invalid(exc.reason, exc.path) from None
         else:
             raise _Invalid(f"expected {op.request.__name__} or a mapping, got {type(request).__name__}", "$")
-        data = unstructure(model)
+        try:
+            data = unstructure(model)
+        except Exception as exc:  # a hand-built model holding a value of the wrong type
+            raise _Invalid(f"cannot serialise the request: {type(exc).__name__}: {exc}", "$") from None
     elif request is not None:
         raise _Invalid(f"{op.id} takes no request, got {type(request).__name__}", "$")
 
@@ -185,7 +194,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         value = data.pop(name, None)
         if value is None or value == "":
             raise _Invalid("a non-empty path parameter is required", f"$.{name}")
-        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+        path = path.replace("{" + name + "}", _segment(str(value)))
     query = ""
     if op.query:
         pairs = [(n, _query_value(data.pop(n))) for n in op.query if data.get(n) is not None]
@@ -218,7 +227,9 @@ def _check_header_values(headers: Mapping[str, str]) -> None:
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may not be typed
             raise _Invalid(f"header {name!r} must be a string", f"headers.{name}")
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name or "\0" in value:
-            raise _Invalid(f"header {name!r} contains a line break", f"headers.{name}")
+            # The path is escaped too: a bad name must not put a line break into error text or logs.
+            escaped = name.replace("\r", "\\r").replace("\n", "\\n")
+            raise _Invalid(f"header {name!r} contains a line break", f"headers.{escaped}")
 
 
 class _TooManyRedirectsError(aiohttp.ClientError):
@@ -277,8 +288,11 @@ async def _attempt(
     raise _TooManyRedirectsError(f"more than {_MAX_REDIRECTS} redirects, last to {url}")
 
 
-def _parse_json(raw: bytes) -> Any:
-    return json.loads(raw)
+def _parse_json(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:  # a hostile, absurdly nested body must not escape as an exception
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> APIError:
@@ -286,7 +300,7 @@ def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[
     body: Any = None
     if text[:1] in ("{", "[") or text.strip()[:1] in ("{", "["):
         try:
-            body = json.loads(text)
+            body = _parse_json(text)
         except ValueError:
             body = None
     cls = core.error_class(op, raw.status, body)

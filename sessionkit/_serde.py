@@ -10,12 +10,13 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final, TypeVar, Union, cast
 
 import attrs
 import cattrs
+from cattrs.cols import is_mutable_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 __all__ = ["UNSET", "OpenEnum", "Unset", "wire", "structure", "unstructure", "StructureFailure", "dumps"]
@@ -131,6 +132,16 @@ def _accepting_python_names(fn: Callable[[Any, Any], Any], cls: type[Any]) -> Ca
     return structure
 
 
+def _objects_only(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    # cattrs would read a list or a string as an object with every field missing (`"path" in []`).
+    def structure(data: Any, tp: Any) -> Any:
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        return fn(data, tp)
+
+    return structure
+
+
 def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     conv.register_structure_hook(str, _strict_str)
@@ -147,7 +158,7 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         overrides = {a.name: override(rename=a.metadata["wire"]) for a in attrs.fields(cls) if "wire" in a.metadata}
         fn = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
-        return _accepting_python_names(fn, cls) if accept_python_names else fn
+        return _objects_only(_accepting_python_names(fn, cls) if accept_python_names else fn)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
         # Only None and UNSET defaults mean "not given": any other default is sent as a value.
@@ -158,6 +169,19 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
         return make_dict_unstructure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
+
+    def list_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        # cattrs turns any iterable into a list: "abc" would become ["a", "b", "c"].
+        inner = list_structure_factory(tp, conv)
+
+        def structure(data: Any, tp: Any) -> Any:
+            if not isinstance(data, (list, tuple)):
+                raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+            return inner(data, tp)
+
+        return structure
+
+    conv.register_structure_hook_factory(is_mutable_sequence, list_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     conv.register_unstructure_hook(Unset, lambda _: None)
 
