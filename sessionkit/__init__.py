@@ -10,6 +10,7 @@ from ._hooks import HookContext, Hooks, PreparedRequest
 from ._pipeline import Operation, RequestOptions, Timeout
 from ._retry import RetryConfig
 from ._serde import UNSET, OpenEnum, Unset
+from .batch import BatchProgress, batch, batch_iter
 from .errors import (
     APIError,
     AuthenticationError,
@@ -30,10 +31,13 @@ from .result import Err, Ok, ResponseMeta, Result, UnwrapError
 
 __all__ = [
     "__version__",
+    "batch",
+    "batch_iter",
     "APIError",
     "AuthenticationError",
     "BadRequestError",
     "BaseCore",
+    "BatchProgress",
     "ConflictError",
     "ConnectionError",
     "Err",

@@ -134,7 +134,7 @@ class BaseCore:
             )
             # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
             # loop owns that decision, so `max_retries=0` means exactly one request on the wire.
-            session._retry_connection = False
+            session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
             self._session = session
         return session
 

@@ -98,6 +98,8 @@ class Operation(Generic[Req, Resp]):
     segment. `body` is "*" (the request minus path, query and header fields), the name of one
     request field, or None (no body). `query` and `headers` name request fields sent elsewhere.
     `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists).
+    `validate` checks a built request model for rules types cannot say; it returns
+    `(field_path, reason)` for a bad one, and the call ends in `InvalidRequestError` before sending.
     """
 
     id: str
@@ -113,6 +115,7 @@ class Operation(Generic[Req, Resp]):
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     send_empty_body: bool = True
     decode: Callable[[Any], Any] | None = None
+    validate: Callable[[Any], tuple[str, str] | None] | None = None
     path_params: tuple[str, ...] = attrs.field(init=False)
     _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None)
 
@@ -182,6 +185,10 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
                 raise _Invalid(exc.reason, exc.path) from None
         else:
             raise _Invalid(f"expected {op.request.__name__} or a mapping, got {type(request).__name__}", "$")
+        if op.validate is not None:
+            problem = op.validate(model)
+            if problem is not None:
+                raise _Invalid(problem[1], problem[0])
         try:
             data = unstructure(model)
         except Exception as exc:  # a hand-built model holding a value of the wrong type

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -95,13 +96,23 @@ def _strict_bool(value: Any, _: Any) -> bool:
     raise TypeError(f"expected a boolean, got {type(value).__name__}")
 
 
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def _parse_datetime(value: Any, _: Any) -> datetime:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        # Python 3.10 accepts only 3 or 6 fraction digits; servers send 1 to 9.
+        fixed = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+        if fixed == text:
+            raise
+        return datetime.fromisoformat(fixed)
 
 
 def _format_datetime(value: datetime) -> str:
@@ -116,6 +127,19 @@ def _structure_any(value: Any, _: Any) -> Any:
 
 def _is_unset_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (Union, types.UnionType) and Unset in typing.get_args(tp)
+
+
+def _is_plain_optional(tp: Any) -> bool:
+    """`X | None` for a resolved type `X` (not a forward reference, not a wider union, not UNSET)."""
+    if typing.get_origin(tp) not in (Union, types.UnionType):
+        return False
+    args = typing.get_args(tp)
+    return (
+        len(args) == 2
+        and type(None) in args
+        and Unset not in args
+        and not any(isinstance(a, (str, typing.ForwardRef, TypeVar)) for a in args)
+    )
 
 
 def _accepting_python_names(fn: Callable[[Any, Any], Any], cls: type[Any]) -> Callable[[Any, Any], Any]:
@@ -193,6 +217,15 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
         return lambda value, _: hook(value, inner)
 
     conv.register_structure_hook_factory(_is_unset_union, unset_union_factory)
+
+    def optional_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        # cattrs's own `X | None` hook dispatches on X at every call; resolving it once here makes
+        # the optional fields of a list page about a third cheaper to decode.
+        inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
+        hook = conv.get_structure_hook(inner)
+        return lambda value, _: None if value is None else hook(value, inner)
+
+    conv.register_structure_hook_factory(_is_plain_optional, optional_factory)
     return conv
 
 

@@ -1,0 +1,21 @@
+"""`DevinCore`: bearer-key auth for the Devin API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core import BaseCore, env
+
+
+class DevinCore(BaseCore):
+    """A Devin API client core. `api_key` falls back to the `DEVIN_API_KEY` environment variable."""
+
+    service = "devin"
+    default_server_url = "https://api.devin.ai"
+
+    def __init__(self, api_key: str | None = None, *, server_url: str | None = None, **kwargs: Any) -> None:
+        self._api_key = api_key if api_key is not None else env("DEVIN_API_KEY")
+        super().__init__(server_url=server_url, **kwargs)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}

@@ -1,0 +1,123 @@
+"""Devin v1 session models, with the wire names of `/v1/sessions` (contracts/devin-jupyter.md, part 1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .._serde import OpenEnum
+
+__all__ = [
+    "SessionSecret",
+    "CreateSessionRequest",
+    "CreateSessionResponse",
+    "GetSessionRequest",
+    "PullRequest",
+    "SessionMessage",
+    "SessionStatus",
+    "Session",
+]
+
+
+@attrs.define(kw_only=True)
+class SessionSecret:
+    """A secret for one session only; it is not stored as an organisation secret."""
+
+    key: str
+    value: str = attrs.field(repr=False)
+    sensitive: bool | None = None
+
+
+@attrs.define(kw_only=True)
+class CreateSessionRequest:
+    """Body of `POST /v1/sessions`. Fields left at `None` are not sent, so the server's default applies.
+
+    For `secret_ids` and `knowledge_ids` the server reads "absent" (or null) as *all* of them and
+    `[]` as *none*. `max_acu_limit` must be greater than 0. A create is retried only when
+    `idempotent=True` (the server then returns the existing session instead of a second one).
+    """
+
+    prompt: str
+    snapshot_id: str | None = None
+    playbook_id: str | None = None
+    unlisted: bool | None = None
+    idempotent: bool | None = None
+    max_acu_limit: int | None = None
+    secret_ids: list[str] | None = None
+    knowledge_ids: list[str] | None = None
+    tags: list[str] | None = None
+    title: str | None = None
+    session_secrets: list[SessionSecret] | None = None
+    structured_output_schema: dict[str, Any] | None = None
+
+
+@attrs.define(kw_only=True)
+class CreateSessionResponse:
+    """The created (or, with `idempotent=True`, existing) session. `is_new_session` only comes with `idempotent`."""
+
+    session_id: str
+    url: str
+    is_new_session: bool | None = None
+
+
+@attrs.define(kw_only=True)
+class GetSessionRequest:
+    session_id: str
+
+
+class SessionStatus(OpenEnum):
+    """`status_enum`. Unknown values are kept as members of this enum rather than failing."""
+
+    WORKING = "working"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    FINISHED = "finished"
+    SUSPEND_REQUESTED = "suspend_requested"
+    SUSPEND_REQUESTED_FRONTEND = "suspend_requested_frontend"
+    RESUME_REQUESTED = "resume_requested"
+    RESUME_REQUESTED_FRONTEND = "resume_requested_frontend"
+    RESUMED = "resumed"
+
+
+@attrs.define(kw_only=True)
+class PullRequest:
+    url: str
+
+
+@attrs.define(kw_only=True)
+class SessionMessage:
+    """One message of a session. Devin documents this only by example, so every field is optional and
+    `timestamp` stays the server's string."""
+
+    type: str | None = None
+    event_id: str | None = None
+    message: str | None = None
+    timestamp: str | None = None
+    username: str | None = None
+    origin: str | None = None
+    user_id: str | None = None
+
+
+@attrs.define(kw_only=True)
+class Session:
+    """`GET /v1/sessions/{session_id}`. Use `status_enum` for logic; `status` is free-form text."""
+
+    session_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    snapshot_id: str | None = None
+    playbook_id: str | None = None
+    tags: list[str] | None = None
+    pull_request: PullRequest | None = None
+    structured_output: Any = None
+    status_enum: SessionStatus | None = None
+    messages: list[SessionMessage] = attrs.Factory(list[SessionMessage])
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the session is `finished` or `expired`."""
+        return self.status_enum in (SessionStatus.FINISHED, SessionStatus.EXPIRED)

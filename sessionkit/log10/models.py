@@ -1,0 +1,16 @@
+"""Log10 session models."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["CreateSessionRequest"]
+
+
+@attrs.define(kw_only=True)
+class CreateSessionRequest:
+    """`POST /api/v1/sessions` takes no body; `organization` overrides the core's for this call."""
+
+    organization: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.min_len(1))
+    )
