@@ -13,7 +13,7 @@ class JupyterCore(BaseCore):
     service = "jupyter"
     default_server_url = "http://localhost:8888"
 
-    def __init__(self, *, server_url: str | None = None, token: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, server_url: str | None = None, token: str | None = None, **kwargs: Any) -> None:
         self._token = token if token is not None else env("JUPYTER_TOKEN")
         super().__init__(server_url=server_url, **kwargs)
 

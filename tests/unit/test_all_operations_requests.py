@@ -1,0 +1,155 @@
+"""One table pins the request of all 20 operations: method, path, headers and JSON body (aioresponses).
+
+aioresponses bypasses the pool, timeouts and retries, so this file checks request *building* only;
+the loopback and real-server suites cover the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aioresponses import aioresponses
+from yarl import URL
+
+from sessionkit import BaseCore, Ok, devin, jupyter, log10, mix, orq
+
+BASE = "https://api.test"
+THREAD = {
+    "_id": "t1", "external_id": "e1", "duration": 1.5, "contact_ids": [], "tags": ["a"], "traces_count": 0,
+    "billing": {"input_cost": 0, "output_cost": 0, "total_cost": 0},
+    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+}
+JUPYTER_SESSION = {"id": "s-1", "path": "a.ipynb", "type": "notebook", "kernel": {"id": "k1", "name": "python3"}}
+MIX_SESSION = {
+    "id": "m1", "title": "t", "userMessageCount": 0, "assistantMessageCount": 0, "toolCallCount": 0,
+    "promptTokens": 0, "completionTokens": 0, "cost": 0.0, "createdAt": "2025-09-09T12:00:00+05:30",
+    "sessionType": "main",
+}
+DEVIN_SESSION = {
+    "session_id": "devin-1", "status": "running", "created_at": "2024-01-01T00:00:00+00:00",
+    "updated_at": "2024-01-01T00:00:00+00:00",
+}
+FILTERS = {"interval": "SESSION_INTERVAL_LAST_7_DAYS", "tags": ["x"]}
+CREATE_THREAD = {k: v for k, v in THREAD.items() if k != "_id"}
+
+
+@dataclass
+class Case:
+    name: str
+    make_core: Callable[[], BaseCore]
+    call: Callable[[Any], Awaitable[Any]]
+    method: str
+    path: str
+    status: int
+    payload: Any
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    absent_headers: tuple[str, ...] = ()
+
+
+def jup() -> BaseCore:
+    return jupyter.JupyterCore(server_url=BASE, token="jt")
+
+
+def orq_core() -> BaseCore:
+    return orq.OrqCore("ok", server_url=BASE)
+
+
+def mix_core() -> BaseCore:
+    return mix.MixCore(server_url=BASE)
+
+
+def devin_core() -> BaseCore:
+    return devin.DevinCore("dk", server_url=BASE)
+
+
+def log10_core() -> BaseCore:
+    return log10.Log10Core("lt", organization="org-1", server_url=BASE)
+
+
+JUP_AUTH = {"Authorization": "token jt", "Accept": "application/json"}
+ORQ_AUTH = {"Authorization": "Bearer ok", "Accept": "application/json"}
+DEVIN_AUTH = {"Authorization": "Bearer dk", "Accept": "application/json"}
+JSON = {"Content-Type": "application/json"}
+
+CASES = [
+    Case("jupyter.create", jup, lambda c: jupyter.sessions_create(c, {"path": "a.ipynb", "type": "notebook", "kernel": {"name": "python3"}}),
+         "POST", "/api/sessions", 201, JUPYTER_SESSION,
+         {"path": "a.ipynb", "type": "notebook", "kernel": {"name": "python3"}}, {**JUP_AUTH, **JSON}),
+    Case("jupyter.list", jup, lambda c: jupyter.sessions_list(c), "GET", "/api/sessions", 200, [JUPYTER_SESSION],
+         headers=JUP_AUTH, absent_headers=("Content-Type",)),
+    Case("jupyter.get", jup, lambda c: jupyter.sessions_get(c, {"session": "s/1"}), "GET", "/api/sessions/s%2F1", 200,
+         JUPYTER_SESSION, headers=JUP_AUTH),
+    Case("jupyter.update", jup, lambda c: jupyter.sessions_update(c, {"session": "s-1", "model": {"path": "b.ipynb"}}),
+         "PATCH", "/api/sessions/s-1", 200, JUPYTER_SESSION, {"path": "b.ipynb"}, {**JUP_AUTH, **JSON}),
+    Case("jupyter.delete", jup, lambda c: jupyter.sessions_delete(c, {"session": "s-1"}), "DELETE", "/api/sessions/s-1",
+         204, None, headers=JUP_AUTH),
+    Case("orq.create", orq_core, lambda c: orq.sessions_create(c, CREATE_THREAD), "POST", "/v2/sessions", 200, THREAD,
+         CREATE_THREAD, {**ORQ_AUTH, **JSON}),
+    Case("orq.get", orq_core, lambda c: orq.sessions_get(c, {"session_id": "t 1"}), "GET", "/v2/sessions/t%201", 200,
+         THREAD, headers=ORQ_AUTH),
+    Case("orq.update", orq_core, lambda c: orq.sessions_update(c, {"session_id": "t1", "request_body": {"tags": ["b"], "clear_contact_ids": True}}),
+         "PATCH", "/v2/sessions/t1", 200, THREAD, {"tags": ["b"], "clear_contact_ids": True}, {**ORQ_AUTH, **JSON}),
+    Case("orq.delete", orq_core, lambda c: orq.sessions_delete(c, {"session_id": "t1"}), "DELETE", "/v2/sessions/t1",
+         204, None, headers=ORQ_AUTH),
+    Case("orq.list", orq_core, lambda c: orq.sessions_list(c, {"filters": FILTERS, "limit": 50, "page": 2}),
+         "POST", "/v2/sessions/query", 200, {"object": "list", "data": [THREAD], "has_more": False},
+         {"filters": FILTERS, "limit": 50, "page": 2}, {**ORQ_AUTH, **JSON}),
+    Case("orq.count", orq_core, lambda c: orq.sessions_count(c, {"filters": FILTERS}), "POST", "/v2/sessions/count",
+         200, {"count": 3}, {"filters": FILTERS}, {**ORQ_AUTH, **JSON}),
+    Case("orq.tags", orq_core, lambda c: orq.sessions_tags(c), "GET", "/v2/sessions/tags", 200, ["a", "b"],
+         headers=ORQ_AUTH),
+    Case("mix.list", mix_core, lambda c: mix.sessions_list(c), "GET", "/api/sessions", 200, [MIX_SESSION],
+         absent_headers=("Authorization", "Content-Type")),
+    Case("mix.create", mix_core, lambda c: mix.sessions_create(c, {"title": "t", "custom_system_prompt": "be brief"}),
+         "POST", "/api/sessions", 201, MIX_SESSION, {"title": "t", "customSystemPrompt": "be brief"}, JSON,
+         ("Authorization",)),
+    Case("mix.get", mix_core, lambda c: mix.sessions_get(c, {"id": "m1"}), "GET", "/api/sessions/m1", 200, MIX_SESSION),
+    Case("mix.fork", mix_core, lambda c: mix.sessions_fork(c, {"id": "m1", "message_index": 2, "title": "f"}),
+         "POST", "/api/sessions/m1/fork", 201, MIX_SESSION, {"messageIndex": 2, "title": "f"}, JSON),
+    Case("mix.fork (no body)", mix_core, lambda c: mix.sessions_fork(c, {"id": "m1"}), "POST", "/api/sessions/m1/fork",
+         201, MIX_SESSION, absent_headers=("Content-Type",)),
+    Case("mix.delete", mix_core, lambda c: mix.sessions_delete(c, {"id": "m1"}), "DELETE", "/api/sessions/m1", 204, None),
+    Case("devin.create", devin_core, lambda c: devin.sessions_create(c, {"prompt": "fix it", "idempotent": True, "tags": ["x"]}),
+         "POST", "/v1/sessions", 200, {"session_id": "devin-1", "url": "https://app.devin.ai/sessions/1"},
+         {"prompt": "fix it", "idempotent": True, "tags": ["x"]}, {**DEVIN_AUTH, **JSON}),
+    Case("devin.get", devin_core, lambda c: devin.sessions_get(c, {"session_id": "devin-1"}), "GET",
+         "/v1/sessions/devin-1", 200, DEVIN_SESSION, headers=DEVIN_AUTH),
+    Case("log10.create", log10_core, lambda c: log10.sessions_create(c), "POST", "/api/v1/sessions", 201,
+         {"session": {"id": "l1"}}, headers={"X-Log10-Token": "lt", "X-Log10-Organization": "org-1"},
+         absent_headers=("Authorization", "Content-Type")),
+]
+
+
+def test_the_table_covers_all_twenty_operations() -> None:
+    ops = {case.name.split(" ")[0] for case in CASES}
+    assert len(ops) == 20, sorted(ops)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_request_is_built_as_the_contract_says(case: Case) -> None:
+    url = BASE + case.path
+    with aioresponses() as mocked:
+        mocked.add(URL(url, encoded=True), case.method, status=case.status, payload=case.payload)
+        async with case.make_core() as core:
+            result = await case.call(core)
+        assert isinstance(result, Ok), result
+        [(key, calls)] = list(mocked.requests.items())
+    method, sent_url = key
+    assert method == case.method
+    assert sent_url.raw_path == case.path
+    [call] = calls
+    headers = call.kwargs["headers"]
+    for name, value in case.headers.items():
+        assert headers.get(name) == value, (name, headers)
+    for name in case.absent_headers:
+        assert name not in headers, (name, headers)
+    data = call.kwargs.get("data")
+    if case.body is None:
+        assert data is None
+    else:
+        assert json.loads(data) == case.body
