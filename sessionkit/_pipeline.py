@@ -9,6 +9,7 @@ Every operation of every service goes through `execute`; nothing else sends HTTP
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import re
@@ -336,17 +337,24 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
     """The decoded model, or a `ResponseValidationError`."""
     if op.response is None:
         return None
-    headers = dict(raw.headers)
     if raw.too_large:
         return ResponseValidationError(
-            "the response body is larger than max_response_bytes", status=raw.status, headers=headers, **common
+            "the response body is larger than max_response_bytes",
+            status=raw.status,
+            headers=dict(raw.headers),
+            **common,
         )
     try:
         data = _parse_json(raw.body)
     except ValueError as exc:
         text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
         return ResponseValidationError(
-            f"the body is not JSON ({exc})", field_path="$", raw_text=text, status=raw.status, headers=headers, **common
+            f"the body is not JSON ({exc})",
+            field_path="$",
+            raw_text=text,
+            status=raw.status,
+            headers=dict(raw.headers),
+            **common,
         )
     try:
         if op.decode is not None:
@@ -357,7 +365,15 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
     except Exception as exc:  # a decode hook that choked on unexpected data is still a validation error
         reason, path = f"{type(exc).__name__}: {exc}", "$"
     text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
-    return ResponseValidationError(reason, field_path=path, raw_text=text, status=raw.status, headers=headers, **common)
+    return ResponseValidationError(
+        reason, field_path=path, raw_text=text, status=raw.status, headers=dict(raw.headers), **common
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for these deadlines. It is frozen, so the usual ones are built once, not per call."""
+    return aiohttp.ClientTimeout(total=total, connect=connect)
 
 
 async def _run_hooks(hooks: list[Any], *args: Any) -> None:
@@ -438,7 +454,7 @@ async def execute(
                     )
                 )
             attempt_timeout = remaining if attempt_timeout is None else min(attempt_timeout, remaining)
-        client_timeout = aiohttp.ClientTimeout(total=attempt_timeout, connect=timeout.connect)
+        client_timeout = _client_timeout(attempt_timeout, timeout.connect)
         send_headers, body = headers, prepared.body
         if hooks.before_request:
             req = PreparedRequest(op.method, url, dict(headers), body)
@@ -462,7 +478,9 @@ async def execute(
                 )
             if debug:
                 logger.debug("%s attempt %d %s %s -> %s", op.id, attempts, op.method, url, error.message)
-            retryable = (isinstance(error, ConnectionError) and retry.retry_connection_errors) or (
+            # Only what the network does is worth repeating; anything else would fail the same way again.
+            network = isinstance(exc, (aiohttp.ClientError, OSError))
+            retryable = (isinstance(error, ConnectionError) and network and retry.retry_connection_errors) or (
                 isinstance(error, RequestTimeoutError) and error.deadline == "attempt" and retry.retry_timeouts
             )
         else:

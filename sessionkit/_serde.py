@@ -241,6 +241,44 @@ def _first_failure(exc: BaseException) -> StructureFailure:
     return StructureFailure(reason, path) if sep else StructureFailure(first, "$")
 
 
+_SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|(\[[^\]]*\])")
+
+
+def _model_of(tp: Any) -> Any:
+    """The attrs class or list item type inside `tp` (through Optional and other unions)."""
+    if attrs.has(tp):
+        return tp
+    args = [a for a in typing.get_args(tp) if a is not type(None) and a is not Unset]
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple, dict) or origin in (Union, types.UnionType):
+        for arg in args:
+            if attrs.has(arg) or typing.get_args(arg):
+                return arg
+    return None
+
+
+def wire_path(tp: Any, path: str) -> str:
+    """`path` (as cattrs names it, with Python attribute names) spelled with the JSON names."""
+    out = ["$"]
+    current = tp
+    for match in _SEGMENT.finditer(path):
+        name, index = match.group(1), match.group(2)
+        model = _model_of(current)
+        if index is not None:
+            out.append(index)
+            current = typing.get_args(model)[-1] if model is not None and typing.get_args(model) else None
+            continue
+        if model is None or not attrs.has(model):
+            out.append("." + name)
+            current = None
+            continue
+        fields = {a.name: a for a in attrs.fields(model)}
+        attribute = fields.get(name)
+        out.append("." + (attribute.metadata.get("wire", name) if attribute is not None else name))
+        current = attribute.type if attribute is not None else None
+    return "".join(out)
+
+
 def structure_hook(tp: Any) -> Callable[[Any], Any]:
     """A fast structuring function for `tp`, re-running with detailed paths only on failure."""
     fast = _fast.get_structure_hook(tp)
@@ -256,7 +294,8 @@ def structure_hook(tp: Any) -> Callable[[Any], Any]:
         try:
             value = _detailed.structure(data, tp)
         except Exception as exc:
-            raise _first_failure(exc) from exc
+            failure = _first_failure(exc)
+            raise StructureFailure(failure.reason, wire_path(tp, failure.path)) from exc
         return value  # the fast path disagreed, but the detailed one accepts: trust it
 
     return run
