@@ -1,0 +1,1 @@
+"""Internals of the `sessionkit` console script (see `sessionkit.cli`)."""

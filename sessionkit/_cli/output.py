@@ -1,0 +1,84 @@
+"""What the CLI prints: results as JSON on stdout, errors as JSON on stderr, and the exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .._serde import unstructure
+from ..errors import (
+    APIError,
+    ConnectionError,
+    InvalidRequestError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    SessionkitError,
+)
+from ..result import Err, Ok, Result
+
+__all__ = ["EXIT_OK", "EXIT_API", "EXIT_USAGE", "EXIT_CONNECTION", "UsageError", "dumps", "error_json", "exit_code"]
+
+EXIT_OK = 0
+EXIT_API = 1  # the server answered, but not with success (or with a body that does not decode)
+EXIT_USAGE = 2  # bad arguments or input: nothing was sent
+EXIT_CONNECTION = 3  # the server could not be reached in time
+
+
+class UsageError(Exception):
+    """Bad command-line input (an unreadable or non-JSON body, a bad flag)."""
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON of a model, a list of models or plain data: wire names, ISO datetimes."""
+    return json.dumps(unstructure(value), ensure_ascii=False, indent=indent, default=str)
+
+
+def error_json(error: BaseException) -> dict[str, Any]:
+    """The JSON form of an error: type name, message, status and body when the server answered."""
+    out: dict[str, Any] = {"error": "UsageError" if isinstance(error, UsageError) else type(error).__name__}
+    out["message"] = error.message if isinstance(error, SessionkitError) else str(error)
+    if isinstance(error, (APIError, ResponseValidationError)):
+        out["status"] = error.status
+    if isinstance(error, APIError):
+        out["body"] = error.body if error.body is not None else (error.raw_text or None)
+    if isinstance(error, (InvalidRequestError, ResponseValidationError)) and error.field_path:
+        out["field_path"] = error.field_path
+    if isinstance(error, SessionkitError):
+        out["operation_id"] = error.operation_id
+        out["attempts"] = error.attempts
+    return out
+
+
+def exit_code(error: BaseException) -> int:
+    """1 for an API error, 2 for usage, 3 for connection or timeout."""
+    if isinstance(error, (UsageError, InvalidRequestError)):
+        return EXIT_USAGE
+    if isinstance(error, (ConnectionError, RequestTimeoutError)):
+        return EXIT_CONNECTION
+    return EXIT_API
+
+
+def print_error(error: BaseException, stream: TextIO | None = None) -> int:
+    """Write the error's JSON on stderr and return its exit code."""
+    print(dumps(error_json(error)), file=stream or sys.stderr)
+    return exit_code(error)
+
+
+def print_result(result: Result[Any, SessionkitError]) -> int:
+    """An `Ok` value as JSON on stdout (exit 0), or the error on stderr (its exit code)."""
+    match result:
+        case Ok(value):
+            print(dumps(value, indent=2))
+            return EXIT_OK
+        case Err(error):
+            return print_error(error)
+
+
+def batch_line(index: int, result: Result[Any, Exception]) -> str:
+    """One NDJSON line of batch output: `{"index", "ok"}` or `{"index", "error"}`."""
+    match result:
+        case Ok(value):
+            return dumps({"index": index, "ok": unstructure(value)})
+        case Err(error):
+            return dumps({"index": index, "error": error_json(error)})

@@ -1,0 +1,108 @@
+"""The argparse tree, generated from the command table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from .._core import VERSION
+from .output import EXIT_USAGE, UsageError, dumps, error_json
+from .table import SERVICES, Op, Service
+
+__all__ = ["build_parser"]
+
+_EPILOG = """\
+exit codes: 0 ok; 1 API error (the server answered with an error, or a body that does not decode);
+2 usage (bad arguments or body, invalid request: nothing was sent); 3 connection refused or timeout.
+With --batch: 0 when every line is ok, else 1 (each line says what failed).
+Results are JSON on stdout; errors are JSON on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are JSON on stderr too, with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        payload = error_json(UsageError(f"{message} (see `{self.prog} --help`)"))
+        print(dumps(payload), file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _number(kind: Callable[[str], float], ok: Callable[[float], bool], name: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not ok(value):
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = name  # argparse names the type in its error message
+    return parse
+
+
+_positive_int = _number(int, lambda v: v >= 1, "positive integer")
+_count = _number(int, lambda v: v >= 0, "non-negative integer")
+_seconds = _number(float, lambda v: v > 0, "positive number")
+
+
+def _connection_flags(service: Service) -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("connection")
+    group.add_argument("--server-url", help="base URL of the service (default: the service's own)")
+    for cred in service.credentials:
+        group.add_argument(cred.flag, dest=cred.kwarg, metavar=cred.kwarg.upper(), help=f"{cred.help} (env {cred.env})")
+    group.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per-attempt timeout")
+    group.add_argument("--retries", type=_count, metavar="N", help="retries after a retryable failure (default 2)")
+    return common
+
+
+def _add_op(parent: Any, op: Op, common: _Parser) -> None:
+    cmd: _Parser = parent.add_parser(op.name, help=op.help, description=op.help, parents=[common], epilog=_EPILOG)
+    cmd.formatter_class = argparse.RawDescriptionHelpFormatter
+    cmd.set_defaults(op_spec=op)
+    if op.id_key is not None:
+        # In batch mode the ids come from stdin, so the positional is optional there.
+        cmd.add_argument("id", nargs="?", help=f"the session id (request key {op.id_key!r})")
+    if op.body:
+        default = f" (default {op.default_body})" if op.default_body else ""
+        cmd.add_argument(
+            "--body", metavar="JSON|@FILE|-", help=f"request body: inline JSON, @file.json, or - for stdin{default}"
+        )
+    if op.batch:
+        cmd.add_argument("--batch", action="store_true", help="read NDJSON requests from stdin, write NDJSON results")
+        cmd.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="batch calls in flight")
+    if op.paged:
+        cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sessionkit", description="Call the sessions APIs of five services.", epilog=_EPILOG)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--version", action="version", version=f"sessionkit {VERSION}")
+    services = parser.add_subparsers(dest="service", required=True, metavar="{demo," + ",".join(SERVICES) + "}")
+    demo = services.add_parser("demo", help="a tour of every service against in-process fakes")
+    demo.add_argument("--jupyter", action="store_true", help="run the Jupyter part against a real local Jupyter Server")
+    for service in SERVICES.values():
+        svc = services.add_parser(service.name, help=service.help, description=service.help)
+        svc.set_defaults(service_spec=service)
+        groups = svc.add_subparsers(dest="group", required=True, metavar="sessions")
+        sessions = groups.add_parser("sessions", help=f"{service.name} session operations")
+        ops = sessions.add_subparsers(
+            dest="op", required=True, metavar="{" + ",".join(o.name for o in service.ops) + "}"
+        )
+        common = _connection_flags(service)
+        for op in service.ops:
+            _add_op(ops, op, common)
+    return parser
+
+
+def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """Cross-flag rules argparse cannot express."""
+    op: Op | None = getattr(ns, "op_spec", None)
+    if op is None:
+        return
+    batch = getattr(ns, "batch", False)
+    if op.id_key is not None and not batch and ns.id is None:
+        parser.error(f"{ns.service} sessions {op.name} needs the session id")
+    if batch and (getattr(ns, "id", None) is not None or getattr(ns, "body", None) is not None):
+        parser.error("--batch reads every request from stdin: give no id and no --body")
