@@ -1,0 +1,49 @@
+"""In-process fake servers for the five sessions APIs, for your own tests.
+
+Each fake is an `aiohttp.web` app on 127.0.0.1 at a free port, with in-memory sessions, the real
+service's auth, status codes, error bodies and quirks, a request log and scripted fault injection.
+
+    from sessionkit.jupyter import JupyterCore, sessions_create
+    from sessionkit.testing import Fault, FakeJupyter
+
+    async def test_create_survives_a_503() -> None:
+        async with FakeJupyter(token="t") as fake:
+            fake.faults.push(Fault.status(503))                # the first attempt fails
+            async with JupyterCore(server_url=fake.url, token="t") as core:
+                result = await sessions_create(core, {"path": "a.ipynb"})
+            assert result.is_ok()
+            assert [r.method for r in fake.requests] == ["POST", "POST"]
+
+| fake | imitates | auth |
+| --- | --- | --- |
+| `FakeJupyter(token)` | Jupyter Server 2.21 `/api/sessions` | `?token=` or `Authorization: token|Bearer` |
+| `FakeOrq(api_key)` | Orq `/v2/sessions` (threads) | `Authorization: Bearer` |
+| `FakeMix()` | Mix server, SDK 0.10.1 (flattened) | none |
+| `FakeDevin(api_key)` | Devin `/v1/sessions` | `Authorization: Bearer` |
+| `FakeLog10(token)` | Log10 `/api/v1/sessions` | `X-Log10-Token` |
+
+Every fake has `url`, `start()`/`stop()` (or `async with`), `sessions` (a `SessionStore`),
+`requests` (`RecordedRequest` list), `faults` (`FaultQueue`), `reset()`, and `seed_sessions(n)`
+(all but Log10); Orq, Mix and Devin also have `populate(n)` for a large, lazily built population.
+"""
+
+from ._server import FakeServer, Fault, FaultKind, FaultQueue, RecordedRequest, SessionStore
+from .devin import FakeDevin
+from .jupyter import FakeJupyter
+from .log10 import FakeLog10
+from .mix import FakeMix
+from .orq import FakeOrq
+
+__all__ = [
+    "FakeDevin",
+    "FakeJupyter",
+    "FakeLog10",
+    "FakeMix",
+    "FakeOrq",
+    "FakeServer",
+    "Fault",
+    "FaultKind",
+    "FaultQueue",
+    "RecordedRequest",
+    "SessionStore",
+]

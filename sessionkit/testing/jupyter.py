@@ -1,0 +1,326 @@
+"""`FakeJupyter`: an in-process imitation of Jupyter Server 2.21's `/api/sessions`.
+
+It keeps sessions and kernels in memory and reproduces the observed behaviour: create-or-return by
+`path` (201 both times), token auth (`?token=`, `Authorization: token|Bearer`) with the 403 bodies,
+including the XSRF one on POST/PATCH/DELETE, 501 for an unknown kernel, the HTML 404 for ids that are
+not uuid-shaped, kernel changes on PATCH (the old kernel is shut down, with the sessions sharing it),
+and 204 on delete. Kernels never leave `"starting"`, as on a server with no websocket client.
+
+    from sessionkit.testing import FakeJupyter
+
+    async with FakeJupyter(token="t") as fake:
+        core = JupyterCore(server_url=fake.url, token="t")
+        ...
+        fake.seed_sessions(3)                      # three sessions, each with its own kernel
+        assert len(fake.sessions) == 3
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
+
+__all__ = ["FakeJupyter"]
+
+_AUTH_HEADER = re.compile(r"(token|bearer)\s+(.+)", re.IGNORECASE)
+_XSRF_MESSAGE = "'_xsrf' argument missing from POST"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_HTML_404 = (
+    '<!DOCTYPE HTML>\n<html>\n<head><meta charset="utf-8"><title>Jupyter Server</title></head>\n'
+    '<body><div class="error"><h1>404 : Not Found</h1><p>You are requesting a page that does not exist!</p>'
+    "</div></body>\n</html>\n"
+)
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "frame-ancestors 'self'; report-uri /api/security/csp-report; default-src 'none'",
+}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _HTTPError(Exception):
+    """A handler failure that becomes `{"message", "reason": null}` (or a 501 `{message, short_message}`)."""
+
+    def __init__(self, status: int, message: str, short_message: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.short_message = status, message, short_message
+
+
+class FakeJupyter(FakeServer):
+    """Jupyter Server sessions API. `token=""` disables auth (then non-GET requests need
+    `disable_check_xsrf=True`, as on the real server). `kernel_names` are the installed kernelspecs."""
+
+    version = "2.21.1"
+
+    def __init__(
+        self,
+        token: str = "fake-token",
+        *,
+        kernel_names: Sequence[str] = ("python3",),
+        default_kernel: str | None = None,
+        disable_check_xsrf: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.token = token
+        self.kernel_names = tuple(kernel_names)
+        self.default_kernel = default_kernel or (self.kernel_names[0] if self.kernel_names else "python3")
+        self.disable_check_xsrf = disable_check_xsrf
+        super().__init__(host=host, port=port)
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def _clear_state(self) -> None:
+        self.sessions = SessionStore("id")
+        """Session documents: `{id, path, name, type, kernel_id}`."""
+        self.kernels: dict[str, dict[str, Any]] = {}
+        """Running kernels by id, in their wire form."""
+
+    def seed_sessions(
+        self, count: int, *, session_type: str = "notebook", kernel_name: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Create `count` sessions (paths `seed-<n>.ipynb`), each with a new kernel; returns their wire models."""
+        start = len(self.sessions)
+        created = [
+            self._create(f"seed-{start + i}.ipynb", None, session_type, None, kernel_name or self.default_kernel)
+            for i in range(count)
+        ]
+        return [self._model(doc) for doc in created]
+
+    def _start_kernel(self, name: str, kernel_id: str | None = None) -> str:
+        if name not in self.kernel_names:
+            raise KeyError(name)
+        kernel_id = kernel_id or str(uuid.uuid4())
+        self.kernels[kernel_id] = {
+            "id": kernel_id,
+            "name": name,
+            "last_activity": _now(),
+            "execution_state": "starting",
+            "connections": 0,
+        }
+        return kernel_id
+
+    def _shutdown_kernel(self, kernel_id: str) -> None:
+        # The real server drops sessions whose kernel is gone the next time it reads them.
+        self.kernels.pop(kernel_id, None)
+        for doc in [d for d in self.sessions if d["kernel_id"] == kernel_id]:
+            self.sessions.delete(doc["id"])
+
+    def _create(
+        self, path: str, name: Any, session_type: Any, kernel_id: str | None, kernel_name: str | None
+    ) -> dict[str, Any]:
+        if kernel_id and kernel_id in self.kernels:
+            pass  # an existing kernel is shared
+        else:
+            name_ = kernel_name or self.default_kernel
+            try:
+                kernel_id = self._start_kernel(name_, kernel_id or None)  # >= 2.21 keeps a requested id
+            except KeyError:
+                raise _HTTPError(
+                    501,
+                    f"The '{name_}' kernel is not available. Please pick another suitable kernel instead, "
+                    "or install that kernel.",
+                    f"{name_} not found",
+                ) from None
+        doc = {"id": str(uuid.uuid4()), "path": path, "name": name, "type": session_type, "kernel_id": kernel_id}
+        self.sessions.put(doc)
+        return doc
+
+    def _model(self, doc: dict[str, Any]) -> dict[str, Any]:
+        model: dict[str, Any] = {k: doc[k] for k in ("id", "path", "name", "type")}
+        model["kernel"] = dict(self.kernels[doc["kernel_id"]])
+        if doc["type"] == "notebook":
+            model["notebook"] = {"path": doc["path"], "name": doc["name"]}
+        return model
+
+    # -- HTTP ----------------------------------------------------------------------------------------
+
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api", self._api_root, name="public")
+        router.add_get("/api/kernelspecs", self._kernelspecs)
+        router.add_get("/api/kernels", self._list_kernels)
+        router.add_get("/api/sessions", self._list)
+        router.add_post("/api/sessions", self._post)
+        router.add_get("/api/sessions/", self._slash, name="redirect")
+        one = router.add_resource(r"/api/sessions/{session_id:\w+-\w+-\w+-\w+-\w+}")
+        one.add_route("GET", self._get)
+        one.add_route("PATCH", self._patch)
+        one.add_route("DELETE", self._delete)
+        router.add_route("OPTIONS", "/{tail:.*}", self._options, name="options")
+        router.add_route("*", "/{tail:.*}", self._html_404, name="html404")
+
+    def _error_body(self, status: int, message: str) -> Any:
+        return {"message": message, "reason": None}
+
+    def _token_ok(self, request: web.Request) -> bool:
+        provided = request.query.get("token", "")
+        if not provided:
+            match = _AUTH_HEADER.match(request.headers.get("Authorization", ""))
+            provided = match.group(2).strip() if match else ""
+        return bool(self.token) and hmac.compare_digest(provided.encode(), self.token.encode())
+
+    def _authorize(self, request: web.Request) -> web.StreamResponse | None:
+        route = request.match_info.route.name
+        if route in ("public", "options", "html404", "redirect") or request.method == "OPTIONS":
+            return None
+        if self._token_ok(request):
+            return None  # a token also bypasses the XSRF and Origin checks
+        if request.method in _UNSAFE and not self.disable_check_xsrf:
+            return self._error_response(403, _XSRF_MESSAGE)  # checked in prepare(), before auth
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.host:
+            return self._error_response(404, "Not Found")
+        if self.token:
+            return self._error_response(403, "Forbidden")
+        return None
+
+    def _finish(self, request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(_SECURITY_HEADERS)
+        # Tornado's write_error() (400/404/500 bodies) skips the CORS header; the 501 path does not.
+        if (response.status < 400 or response.status == 501) and self._token_ok(request):
+            response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "")
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = await read_json(request)
+        except ValueError:
+            raise _HTTPError(400, "Invalid JSON in body of request") from None
+        if body is MISSING or body is None:
+            raise _HTTPError(400, "No JSON data provided")
+        obj = as_object(body)
+        if obj is None:
+            raise _HTTPError(500, "Unhandled error")
+        return obj
+
+    @staticmethod
+    def _failure(exc: _HTTPError) -> web.Response:
+        if exc.short_message is not None:
+            return json_response({"message": exc.message, "short_message": exc.short_message}, exc.status)
+        body: dict[str, Any] = {"message": exc.message, "reason": None}
+        if exc.message == "Unhandled error":
+            body["traceback"] = ""
+        return json_response(body, exc.status)
+
+    def _lookup(self, session_id: str) -> dict[str, Any]:
+        doc = self.sessions.get(session_id)
+        if doc is None or doc["kernel_id"] not in self.kernels:
+            raise _HTTPError(404, f"Session not found: session_id={session_id!r}")
+        return doc
+
+    async def _api_root(self, request: web.Request) -> web.StreamResponse:
+        return json_response({"version": self.version})
+
+    async def _kernelspecs(self, request: web.Request) -> web.StreamResponse:
+        specs: dict[str, Any] = {
+            name: {"name": name, "spec": {"argv": [], "display_name": name, "language": "python"}, "resources": {}}
+            for name in self.kernel_names
+        }
+        return json_response({"default": self.default_kernel, "kernelspecs": specs})
+
+    async def _list_kernels(self, request: web.Request) -> web.StreamResponse:
+        return json_response(list(self.kernels.values()))
+
+    async def _list(self, request: web.Request) -> web.StreamResponse:
+        return json_response([self._model(d) for d in self.sessions if d["kernel_id"] in self.kernels])
+
+    async def _slash(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            status=302, headers={"Location": "/api/sessions"}, content_type="text/html", charset="UTF-8"
+        )
+
+    async def _options(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            headers={
+                "Access-Control-Allow-Headers": "accept, content-type, authorization, x-xsrftoken",
+                "Access-Control-Allow-Methods": "GET, PUT, POST, PATCH, DELETE, OPTIONS",
+            }
+        )
+
+    async def _html_404(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=404, body=_HTML_404.encode(), content_type="text/html")
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        try:
+            model = await self._body(request)
+            if "notebook" in model:
+                notebook = as_object(model["notebook"])
+                if notebook is None:
+                    raise _HTTPError(500, "Unhandled error")
+                model["type"] = "notebook"
+                if "name" in notebook:
+                    model["path"] = notebook["name"]
+                elif "path" in notebook:
+                    model["path"] = notebook["path"]
+            for key in ("path", "type"):
+                if key not in model:
+                    raise _HTTPError(400, f"Missing field in JSON data: {key}")
+            kernel = as_object(model.get("kernel", {}))
+            if kernel is None:
+                raise _HTTPError(500, "Unhandled error")
+            path = model["path"]
+            if not isinstance(path, str):
+                raise _HTTPError(500, f"'{type(path).__name__}' object has no attribute 'strip'")
+            doc = self.sessions.find(lambda d: d["path"] == path and d["kernel_id"] in self.kernels)
+            if doc is None:
+                doc = self._create(path, model.get("name"), model["type"], kernel.get("id"), kernel.get("name"))
+        except _HTTPError as exc:
+            return self._failure(exc)
+        return json_response(self._model(doc), 201, headers={"Location": f"/api/sessions/{doc['id']}"})
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return json_response(self._model(self._lookup(request.match_info["session_id"])))
+        except _HTTPError as exc:
+            return self._failure(exc)
+
+    async def _patch(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.match_info["session_id"]
+        try:
+            model = await self._body(request)
+            doc = self._lookup(session_id)
+            notebook = as_object(model.get("notebook"))
+            if notebook is not None and "path" in notebook:
+                model["path"], model["type"] = notebook["path"], "notebook"
+            changes = {k: model[k] for k in ("path", "name", "type") if k in model}
+            kernel = as_object(model.get("kernel"))
+            if kernel is not None and kernel.get("id") is not None:
+                if kernel["id"] not in self.kernels:
+                    raise _HTTPError(400, f"No such kernel: {kernel['id']}")
+                changes["kernel_id"] = kernel["id"]
+            elif kernel is not None and kernel.get("name") is not None:
+                name = kernel["name"]
+                try:
+                    changes["kernel_id"] = self._start_kernel(name)
+                except KeyError:
+                    raise _HTTPError(
+                        501,
+                        f"The '{name}' kernel could not be started: 'No such kernel named {name}'",
+                        f"Error starting kernel {name}",
+                    ) from None
+        except _HTTPError as exc:
+            return self._failure(exc)
+        old_kernel = doc["kernel_id"]
+        updated = {**doc, **changes}
+        self.sessions.put(updated)
+        if updated["kernel_id"] != old_kernel:
+            self._shutdown_kernel(old_kernel)
+        return json_response(self._model(updated))
+
+    async def _delete(self, request: web.Request) -> web.StreamResponse:
+        try:
+            doc = self._lookup(request.match_info["session_id"])
+        except _HTTPError as exc:
+            return self._failure(exc)
+        self.sessions.delete(doc["id"])
+        self._shutdown_kernel(doc["kernel_id"])
+        return web.Response(status=204)
