@@ -18,6 +18,7 @@ __all__ = [
     "ThreadBilling",
     "ThreadUsage",
     "Thread",
+    "ThreadFields",
     "ThreadFilters",
     "CreateThreadRequest",
     "UpdateThreadRequest",
@@ -81,10 +82,9 @@ class ThreadUsage:
 
 
 @attrs.define(kw_only=True)
-class Thread:
-    """A session (the SDK calls it a thread). `duration` is in milliseconds."""
+class ThreadFields:
+    """The fields a thread is created with, shared by `CreateThreadRequest` and `Thread`."""
 
-    id: str = wire("_id")
     external_id: str
     duration: float
     contact_ids: list[str]
@@ -99,6 +99,13 @@ class Thread:
     client: str | None = None
     repo: str | None = None
     kind: ThreadKind | None = attrs.field(default=None, converter=_kind)
+
+
+@attrs.define(kw_only=True)
+class Thread(ThreadFields):
+    """A session (the SDK calls it a thread). `duration` is in milliseconds."""
+
+    id: str = wire("_id")
 
 
 @attrs.define(kw_only=True)
@@ -116,23 +123,8 @@ class ThreadFilters:
 
 
 @attrs.define(kw_only=True)
-class CreateThreadRequest:
+class CreateThreadRequest(ThreadFields):
     """Body of `POST /v2/sessions`."""
-
-    external_id: str
-    duration: float
-    contact_ids: list[str]
-    billing: ThreadBilling
-    usage: ThreadUsage
-    traces_count: int
-    tags: list[str]
-    project_id: str | None = None
-    started_at: datetime | None = None
-    updated_at: datetime | None = None
-    title: str | None = None
-    client: str | None = None
-    repo: str | None = None
-    kind: ThreadKind | None = attrs.field(default=None, converter=_kind)
 
 
 @attrs.define(kw_only=True)

@@ -38,7 +38,12 @@ def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "ORQ_", "DEVIN_", "LOG10_"))}
     proc = subprocess.run(
         [sys.executable, "-W", "error::ResourceWarning", str(script)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, f"{where} failed:\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
