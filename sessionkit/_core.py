@@ -84,6 +84,7 @@ class BaseCore:
         self._session = session
         self._owns_session = session is None
         self._headers_cache: dict[str, str] | None = None
+        self._checked_headers: dict[str, str] | None = None  # the pipeline's note that they have no CR/LF
         self._warned_unclosed = False
         self._warn_plain_http()
 

@@ -14,7 +14,7 @@ import inspect
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
@@ -145,7 +145,7 @@ class Operation(Generic[Req, Resp]):
         return errors.get(status) or errors.get(f"{status // 100}XX") or errors.get("default")
 
 
-@attrs.frozen
+@attrs.define
 class _Prepared:
     model: Any
     path: str
@@ -240,11 +240,20 @@ def _check_header_values(headers: Mapping[str, str]) -> None:
             raise _Invalid(f"header {name!r} contains a line break", f"headers.{escaped}")
 
 
+def _base_headers(core: BaseCore) -> dict[str, str]:
+    """The core's own headers, checked for line breaks on first use rather than on every call."""
+    headers = core.base_headers()
+    if core._checked_headers is not headers:  # pyright: ignore[reportPrivateUsage]
+        _check_header_values(headers)
+        core._checked_headers = headers  # pyright: ignore[reportPrivateUsage]
+    return headers
+
+
 class _TooManyRedirectsError(aiohttp.ClientError):
     pass
 
 
-@attrs.frozen
+@attrs.define
 class _Raw:
     status: int
     reason: str
@@ -312,7 +321,7 @@ def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[
         except ValueError:
             body = None
     cls = core.error_class(op, raw.status, body)
-    request_id = next((raw.headers[h] for h in _REQUEST_ID_HEADERS if h in raw.headers), None)
+    request_id = _request_id(raw.headers)
     headers = dict(raw.headers)
     summary = _summary(body, text)
     message = f"{raw.status} {raw.reason}".rstrip() + (f": {summary}" if summary else "")
@@ -333,7 +342,19 @@ def _summary(body: Any, text: str) -> str:
     return " ".join(text[:200].split())
 
 
-def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
+def _request_id(headers: CIMultiDictProxy[str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _retry_safe(op: Operation[Any, Any], model: Any, headers: Mapping[str, str]) -> bool:
+    return op.is_retry_safe(model) or any(k.lower() == "idempotency-key" for k in headers)
+
+
+def _decode(op: Operation[Any, Any], raw: _Raw, common: Callable[[], dict[str, Any]]) -> Any:
     """The decoded model, or a `ResponseValidationError`."""
     if op.response is None:
         return None
@@ -342,7 +363,7 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
             "the response body is larger than max_response_bytes",
             status=raw.status,
             headers=dict(raw.headers),
-            **common,
+            **common(),
         )
     try:
         data = _parse_json(raw.body)
@@ -354,7 +375,7 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
             raw_text=text,
             status=raw.status,
             headers=dict(raw.headers),
-            **common,
+            **common(),
         )
     try:
         if op.decode is not None:
@@ -366,7 +387,7 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> Any:
         reason, path = f"{type(exc).__name__}: {exc}", "$"
     text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
     return ResponseValidationError(
-        reason, field_path=path, raw_text=text, status=raw.status, headers=dict(raw.headers), **common
+        reason, field_path=path, raw_text=text, status=raw.status, headers=dict(raw.headers), **common()
     )
 
 
@@ -418,14 +439,16 @@ async def execute(
     # Stage 1: validate input and build the request.
     try:
         prepared = _prepare(op, request)
-        headers = core.base_headers()
+        headers = _base_headers(core)
+        merged = False
         if options is not None and options.headers:
-            headers = {**headers, **options.headers}
+            headers, merged = {**headers, **options.headers}, True
         if prepared.headers:
-            headers = {**headers, **prepared.headers}
+            headers, merged = {**headers, **prepared.headers}, True
         if options is not None and options.idempotency_key is not None:
-            headers = {**headers, "Idempotency-Key": options.idempotency_key}
-        _check_header_values(headers)
+            headers, merged = {**headers, "Idempotency-Key": options.idempotency_key}, True
+        if merged:
+            _check_header_values(headers)
         base_url = options.server_url if options is not None and options.server_url else core.server_url
         url = base_url.rstrip("/") + prepared.path + ("?" + prepared.query if prepared.query else "")
         if not url.startswith(("http://", "https://")):
@@ -435,9 +458,8 @@ async def execute(
 
     retry = as_retry(options.retries if options is not None else None, core.retry)
     timeout = as_timeout(options.timeout if options is not None else None, core.timeout)
-    safe = op.is_retry_safe(prepared.model) or any(k.lower() == "idempotency-key" for k in headers)
     deadline = started + timeout.total if timeout.total is not None else None
-    waits = retry.waits()
+    waits: Iterator[float] | None = None
     waited = 0.0
     hooks = core.hooks
     debug = logger.isEnabledFor(10)
@@ -496,11 +518,12 @@ async def execute(
                     redact_headers(send_headers, core.secret_headers),
                 )
             if raw.status in op.success:
-                value = _decode(op, raw, common())
+                value = _decode(op, raw, common)
                 if isinstance(value, ResponseValidationError):
                     return await fail(value)
-                request_id = next((raw.headers[h] for h in _REQUEST_ID_HEADERS if h in raw.headers), None)
-                meta = ResponseMeta(op.id, raw.status, raw.headers, attempts, time.monotonic() - started, request_id)
+                meta = ResponseMeta(
+                    op.id, raw.status, raw.headers, attempts, time.monotonic() - started, _request_id(raw.headers)
+                )
                 if hooks.after_success:
                     await _run_hooks(hooks.after_success, HookContext(op.id, core.service, attempts), meta, value)
                 return Ok(value, meta=meta)
@@ -509,10 +532,12 @@ async def execute(
             if retryable:
                 retry_after = parse_retry_after(raw.headers)
 
-        if not retryable or not safe or attempts > retry.max_retries:
+        if not retryable or attempts > retry.max_retries or not _retry_safe(op, prepared.model, headers):
             return await fail(error)
         if retry_after is not None and retry_after > retry.max_retry_after:
             return await fail(error)
+        if waits is None:
+            waits = retry.waits()
         wait = retry_after if retry_after is not None else next(waits)
         if waited + wait > retry.max_total_wait:
             return await fail(error)

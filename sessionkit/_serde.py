@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from typing import Any, Final, TypeVar, Union, cast
 import attrs
 import cattrs
 from cattrs.cols import is_mutable_sequence, list_structure_factory
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 __all__ = ["UNSET", "OpenEnum", "Unset", "wire", "structure", "unstructure", "StructureFailure", "dumps"]
@@ -71,13 +73,13 @@ class StructureFailure(Exception):
 
 
 def _strict_str(value: Any, _: Any) -> str:
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return value
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _strict_int(value: Any, _: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -85,6 +87,8 @@ def _strict_int(value: Any, _: Any) -> int:
 
 
 def _strict_float(value: Any, _: Any) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     raise TypeError(f"expected a number, got {type(value).__name__}")
@@ -97,9 +101,15 @@ def _strict_bool(value: Any, _: Any) -> bool:
 
 
 _FRACTION = re.compile(r"\.(\d+)")
+_NATIVE_Z: Final = sys.version_info >= (3, 11)
 
 
 def _parse_datetime(value: Any, _: Any) -> datetime:
+    if type(value) is str and _NATIVE_Z:
+        try:  # 3.11+ reads "Z" and any number of fraction digits itself: one C call on the hot path
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
@@ -113,6 +123,19 @@ def _parse_datetime(value: Any, _: Any) -> datetime:
         if fixed == text:
             raise
         return datetime.fromisoformat(fixed)
+
+
+def _parse_optional_datetime(value: Any, tp: Any) -> datetime | None:
+    return None if value is None else _parse_datetime(value, tp)
+
+
+def _format_optional_datetime(value: datetime | None) -> str | None:
+    return None if value is None else _format_datetime(value)
+
+
+def _enum_value(value: Any) -> Any:
+    # A plain string in an enum field (a hand-built model without a converter) is sent as it is.
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _format_datetime(value: datetime) -> str:
@@ -166,6 +189,43 @@ def _objects_only(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return structure
 
 
+_SCALAR_HOOKS: Final[dict[type[Any], Callable[[Any, Any], Any]]] = {
+    str: _strict_str,
+    int: _strict_int,
+    float: _strict_float,
+    bool: _strict_bool,
+}
+_SCALAR_TYPES: Final = frozenset(_SCALAR_HOOKS)
+
+
+def _scalar_list_hook(item: type[Any]) -> Callable[[Any, Any], Any]:
+    """`list[str]` and friends without a hook call per item when the items already have the type."""
+    check = _SCALAR_HOOKS[item]
+
+    def structure(value: Any, _: Any) -> list[Any]:
+        if type(value) is not list:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+            value = list(cast("list[Any] | tuple[Any, ...]", value))
+        items = cast("list[Any]", value)
+        for x in items:
+            if type(x) is not item:
+                return [check(y, item) for y in items]
+        return list(items)
+
+    return structure
+
+
+def _is_open_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, OpenEnum)
+
+
+def _structure_open_enum(value: Any, tp: Any) -> Any:
+    # A dict lookup for known values; the enum call (which keeps unknown ones) only for the rest.
+    member = tp._value2member_map_.get(value) if type(value) is str else None
+    return member if member is not None else tp(value)
+
+
 def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     conv.register_structure_hook(str, _strict_str)
@@ -173,7 +233,7 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(bool, _strict_bool)
     # OpenEnum precedes str in its MRO, so this wins over the str hook for open enums.
-    conv.register_structure_hook(OpenEnum, lambda value, tp: tp(value))
+    conv.register_structure_hook(OpenEnum, _structure_open_enum)
     conv.register_unstructure_hook(OpenEnum, lambda value: value.value)
     conv.register_structure_hook(datetime, _parse_datetime)
     conv.register_unstructure_hook(datetime, _format_datetime)
@@ -182,7 +242,13 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         overrides = {a.name: override(rename=a.metadata["wire"]) for a in attrs.fields(cls) if "wire" in a.metadata}
         fn = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
-        return _objects_only(_accepting_python_names(fn, cls) if accept_python_names else fn)
+        if accept_python_names:
+            fn = _accepting_python_names(fn, cls)
+        if not detailed and any(a.default is attrs.NOTHING for a in attrs.fields(cls)):
+            # Reading a required field of a list or string raises TypeError, which sends the fast
+            # path to the detailed converter; only all-optional models need the check up front.
+            return fn
+        return _objects_only(fn)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
         # Only None and UNSET defaults mean "not given": any other default is sent as a value.
@@ -195,6 +261,9 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     conv.register_structure_hook_factory(attrs.has, structure_factory)
 
     def list_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        args = typing.get_args(tp)
+        if not detailed and args and args[0] in _SCALAR_TYPES:
+            return _scalar_list_hook(args[0])
         # cattrs turns any iterable into a list: "abc" would become ["a", "b", "c"].
         inner = list_structure_factory(tp, conv)
 
@@ -223,9 +292,43 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
         # the optional fields of a list page about a third cheaper to decode.
         inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
         hook = conv.get_structure_hook(inner)
+        if inner is datetime:
+            return _parse_optional_datetime
+        if _is_open_enum(inner):
+            members = cast("dict[Any, Any]", inner._value2member_map_)
+
+            def optional_enum(value: Any, _: Any) -> Any:
+                member = members.get(value) if type(value) is str else None
+                return member if member is not None or value is None else inner(value)
+
+            return optional_enum
+        if inner in _SCALAR_TYPES and inner is not bool:
+            exact: type[Any] = inner
+
+            def optional_scalar(value: Any, _: Any) -> Any:
+                # One call, not two, for the optional strings and numbers that fill most models.
+                if value is None or type(value) is exact:
+                    return value
+                return hook(value, inner)
+
+            return optional_scalar
         return lambda value, _: None if value is None else hook(value, inner)
 
     conv.register_structure_hook_factory(_is_plain_optional, optional_factory)
+
+    def optional_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
+        # cattrs's own hook looks up the runtime type of every optional value; JSON scalars need no
+        # work at all (cattrs then inlines the attribute read), datetimes and enums one call.
+        inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
+        if inner in _SCALAR_TYPES:
+            return identity
+        if inner is datetime:
+            return _format_optional_datetime
+        if _is_open_enum(inner):
+            return _enum_value
+        return conv.unstructure
+
+    conv.register_unstructure_hook_factory(_is_plain_optional, optional_unstructure_factory)
     return conv
 
 

@@ -56,7 +56,7 @@ class SessionInterval(OpenEnum):
 
 def _kind(value: ThreadKind | str | None) -> ThreadKind | None:
     # A plain string given by hand must still serialise as an enum value.
-    return None if value is None else ThreadKind(value)
+    return value if value is None or type(value) is ThreadKind else ThreadKind(value)
 
 
 def _interval(value: SessionInterval | str) -> SessionInterval:

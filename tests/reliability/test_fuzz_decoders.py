@@ -106,7 +106,7 @@ def _shaped(tp: Any, depth: int, noise: bool) -> st.SearchStrategy[Any]:
 
 
 def decode(op: Operation[Any, Any], body: bytes) -> Any:
-    return _decode(op, _Raw(200, "OK", NO_HEADERS, body), dict(COMMON))
+    return _decode(op, _Raw(200, "OK", NO_HEADERS, body), lambda: dict(COMMON))
 
 
 def assert_value_or_validation_error(op: Operation[Any, Any], outcome: Any) -> None:

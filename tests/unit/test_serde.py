@@ -102,6 +102,13 @@ STRICT_TABLE: list[tuple[str, Any, bool, Any]] = [
     ("tags", "abc", False, None),  # a string is not a list of characters
     ("tags", {"x": 1}, False, None),
     ("tags", ["x", 1], False, None),
+    ("tags", [None], False, None),
+    ("tags", [], True, []),
+    ("tags", None, True, None),
+    ("color", None, True, None),
+    ("color", 1, False, None),
+    ("when", None, True, None),
+    ("ratio", None, True, None),
 ]
 
 
