@@ -16,6 +16,7 @@ import pytest
 from benchmarks import payloads
 from benchmarks.__main__ import build, write
 from benchmarks.clients import CLIENTS, SCENARIOS
+from benchmarks.compare import compare
 from benchmarks.runner import Config
 from benchmarks.server import route
 
@@ -72,6 +73,17 @@ def test_decode_memory_and_import_sections_measured_something(results: tuple[dic
     assert set(doc["decode"]) >= {"sessionkit", "orq-ai-sdk"}
     assert doc["memory"]["correct"] == SMOKE.memory_requests, doc["memory"]
     assert set(doc["imports"]) >= {"sessionkit.orq", "aiohttp", "orq-ai-sdk"}
+
+
+def test_compare_reports_every_sessionkit_cell_and_the_decode(results: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = results
+    table = compare(doc, doc)
+    for scenario, concurrency in itertools.product(SCENARIOS, SMOKE.concurrencies):
+        assert f"| {scenario} c={concurrency}: CPU µs/req |" in table
+    assert "| decode of 50 sessions, sessionkit: µs |" in table
+    rows = [line for line in table.splitlines()[2:] if line]
+    assert rows
+    assert all(line.endswith("| +0 % |") for line in rows)  # a run against itself changes nothing
 
 
 @pytest.mark.parametrize(

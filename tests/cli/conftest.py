@@ -1,4 +1,4 @@
-"""Fakes for the CLI tests: each test gets fresh ones, served by the test's event loop."""
+"""CLI tests use the shared fake fixtures (`fake_jupyter`, `fake_orq`, ...) of tests/_support."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sessionkit.testing import FakeDevin, FakeJupyter, FakeLog10, FakeMix, FakeOrq
-
-JUPYTER_TOKEN = "cli-jupyter-token"
-ORQ_KEY = "cli-orq-key"
-DEVIN_KEY = "cli-devin-key"
-LOG10_TOKEN = "cli-log10-token"
+from sessionkit.testing import FakeLog10
+from tests._support.fake_fixtures import LOG10_TOKEN
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,30 +15,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-async def jupyter_fake() -> AsyncIterator[FakeJupyter]:
-    async with FakeJupyter(token=JUPYTER_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def orq_fake() -> AsyncIterator[FakeOrq]:
-    async with FakeOrq(api_key=ORQ_KEY) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def mix_fake() -> AsyncIterator[FakeMix]:
-    async with FakeMix() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def devin_fake() -> AsyncIterator[FakeDevin]:
-    async with FakeDevin(api_key=DEVIN_KEY) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def log10_fake() -> AsyncIterator[FakeLog10]:
+async def fake_log10() -> AsyncIterator[FakeLog10]:
+    # Unlike the shared one, not bound to an organization: these tests send several different ones.
     async with FakeLog10(token=LOG10_TOKEN) as fake:
         yield fake

@@ -5,35 +5,35 @@ from __future__ import annotations
 import json
 
 from sessionkit.testing import FakeJupyter, Fault
+from tests._support.fake_fixtures import JUPYTER_TOKEN
 
 from ._run import sessionkit
-from .conftest import JUPYTER_TOKEN
 
 
 def conn(fake: FakeJupyter) -> list[str]:
     return ["--server-url", fake.url, "--token", JUPYTER_TOKEN]
 
 
-async def test_creates_come_back_in_input_order(jupyter_fake: FakeJupyter) -> None:
+async def test_creates_come_back_in_input_order(fake_jupyter: FakeJupyter) -> None:
     # The first request is held back, so it completes last: the output must still start with it.
-    jupyter_fake.faults.push(Fault.delay(0.5))
+    fake_jupyter.faults.push(Fault.delay(0.5))
     lines = "".join(json.dumps({"path": f"batch-{i:02}.ipynb"}) + "\n" for i in range(40))
     run = await sessionkit(
-        "jupyter", "sessions", "create", "--batch", "--concurrency", "8", *conn(jupyter_fake), stdin=lines
+        "jupyter", "sessions", "create", "--batch", "--concurrency", "8", *conn(fake_jupyter), stdin=lines
     )
     assert run.code == 0, run
     out = run.lines()
     assert [line["index"] for line in out] == list(range(40))
     assert [line["ok"]["path"] for line in out] == [f"batch-{i:02}.ipynb" for i in range(40)]
-    assert len(jupyter_fake.sessions) == 40
+    assert len(fake_jupyter.sessions) == 40
     assert run.stderr == ""  # no progress when stderr is not a terminal
 
 
-async def test_id_lines_failures_and_bad_lines_keep_their_place(jupyter_fake: FakeJupyter) -> None:
-    a, b = jupyter_fake.seed_sessions(2)
+async def test_id_lines_failures_and_bad_lines_keep_their_place(fake_jupyter: FakeJupyter) -> None:
+    a, b = fake_jupyter.seed_sessions(2)
     missing = "00000000-0000-4000-8000-000000000000"
     stdin = "\n".join([json.dumps(a["id"]), json.dumps({"session": b["id"]}), json.dumps(missing), "{oops", "", "[1]"])
-    run = await sessionkit("jupyter", "sessions", "get", "--batch", *conn(jupyter_fake), stdin=stdin + "\n")
+    run = await sessionkit("jupyter", "sessions", "get", "--batch", *conn(fake_jupyter), stdin=stdin + "\n")
     assert run.code == 1, run
     out = run.lines()
     assert [line["index"] for line in out] == [0, 1, 2, 3, 4]  # the blank line is not an input
@@ -43,23 +43,23 @@ async def test_id_lines_failures_and_bad_lines_keep_their_place(jupyter_fake: Fa
     assert out[3]["error"]["error"] == "InvalidRequestError"
     assert "input line 4 is not valid JSON" in out[3]["error"]["message"]
     assert 'needs the id: a JSON string or an object with "session"' in out[4]["error"]["message"]
-    assert len(jupyter_fake.requests) == 3  # the bad lines were never sent
+    assert len(fake_jupyter.requests) == 3  # the bad lines were never sent
 
 
-async def test_update_and_delete_batches_take_request_objects(jupyter_fake: FakeJupyter) -> None:
-    seeded = jupyter_fake.seed_sessions(3)
+async def test_update_and_delete_batches_take_request_objects(fake_jupyter: FakeJupyter) -> None:
+    seeded = fake_jupyter.seed_sessions(3)
     updates = "".join(json.dumps({"session": s["id"], "model": {"name": f"n{i}"}}) + "\n" for i, s in enumerate(seeded))
-    run = await sessionkit("jupyter", "sessions", "update", "--batch", *conn(jupyter_fake), stdin=updates)
+    run = await sessionkit("jupyter", "sessions", "update", "--batch", *conn(fake_jupyter), stdin=updates)
     assert run.code == 0, run
     assert [line["ok"]["name"] for line in run.lines()] == ["n0", "n1", "n2"]
 
     deletes = "".join(json.dumps(s["id"]) + "\n" for s in seeded)
-    run = await sessionkit("jupyter", "sessions", "delete", "--batch", *conn(jupyter_fake), stdin=deletes)
+    run = await sessionkit("jupyter", "sessions", "delete", "--batch", *conn(fake_jupyter), stdin=deletes)
     assert run.code == 0, run
     assert run.lines() == [{"index": i, "ok": None} for i in range(3)]
-    assert len(jupyter_fake.sessions) == 0
+    assert len(fake_jupyter.sessions) == 0
 
 
-async def test_empty_input_is_an_empty_success(jupyter_fake: FakeJupyter) -> None:
-    run = await sessionkit("jupyter", "sessions", "create", "--batch", *conn(jupyter_fake), stdin="")
+async def test_empty_input_is_an_empty_success(fake_jupyter: FakeJupyter) -> None:
+    run = await sessionkit("jupyter", "sessions", "create", "--batch", *conn(fake_jupyter), stdin="")
     assert (run.code, run.stdout) == (0, "")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from sessionkit.testing import FakeDevin, FakeLog10
+from tests._support.fake_fixtures import DEVIN_API_KEY as DEVIN_KEY
+from tests._support.fake_fixtures import LOG10_TOKEN
 
 from ._run import sessionkit
-from .conftest import DEVIN_KEY, LOG10_TOKEN
 
 
-async def test_devin_create(devin_fake: FakeDevin) -> None:
+async def test_devin_create(fake_devin: FakeDevin) -> None:
     run = await sessionkit(
-        "devin", "sessions", "create", "--body", '{"prompt": "fix the tests"}', "--server-url", devin_fake.url,
+        "devin", "sessions", "create", "--body", '{"prompt": "fix the tests"}', "--server-url", fake_devin.url,
         "--api-key", DEVIN_KEY,
     )  # fmt: skip
     assert run.code == 0, run
@@ -19,15 +20,15 @@ async def test_devin_create(devin_fake: FakeDevin) -> None:
     assert set(created) >= {"session_id", "url"}
 
 
-async def test_devin_get_with_the_key_from_the_environment(devin_fake: FakeDevin) -> None:
-    [seeded] = devin_fake.seed_sessions(1)
+async def test_devin_get_with_the_key_from_the_environment(fake_devin: FakeDevin) -> None:
+    [seeded] = fake_devin.seed_sessions(1)
     run = await sessionkit(
         "devin",
         "sessions",
         "get",
         seeded["session_id"],
         "--server-url",
-        devin_fake.url,
+        fake_devin.url,
         env={"DEVIN_API_KEY": DEVIN_KEY},
     )
     assert run.code == 0, run
@@ -36,35 +37,35 @@ async def test_devin_get_with_the_key_from_the_environment(devin_fake: FakeDevin
     assert "created_at" in details
 
 
-async def test_log10_create_with_organization(log10_fake: FakeLog10) -> None:
+async def test_log10_create_with_organization(fake_log10: FakeLog10) -> None:
     run = await sessionkit(
-        "log10", "sessions", "create", "--server-url", log10_fake.url, "--token", LOG10_TOKEN, "--organization", "org-7"
+        "log10", "sessions", "create", "--server-url", fake_log10.url, "--token", LOG10_TOKEN, "--organization", "org-7"
     )
     assert run.code == 0, run
-    assert run.json() in log10_fake.sessions  # the printed id is the one the server stored
-    headers = log10_fake.requests[-1].headers
+    assert run.json() in fake_log10.sessions  # the printed id is the one the server stored
+    headers = fake_log10.requests[-1].headers
     assert (headers["X-Log10-Token"], headers["X-Log10-Organization"]) == (LOG10_TOKEN, "org-7")
 
 
-async def test_log10_credentials_from_the_environment(log10_fake: FakeLog10) -> None:
+async def test_log10_credentials_from_the_environment(fake_log10: FakeLog10) -> None:
     env = {"LOG10_TOKEN": LOG10_TOKEN, "LOG10_ORG_ID": "org-env"}
-    run = await sessionkit("log10", "sessions", "create", "--server-url", log10_fake.url, env=env)
+    run = await sessionkit("log10", "sessions", "create", "--server-url", fake_log10.url, env=env)
     assert run.code == 0, run
-    assert log10_fake.requests[-1].headers["X-Log10-Organization"] == "org-env"
+    assert fake_log10.requests[-1].headers["X-Log10-Organization"] == "org-env"
 
 
-async def test_log10_without_a_token_is_an_api_error(log10_fake: FakeLog10) -> None:
-    run = await sessionkit("log10", "sessions", "create", "--server-url", log10_fake.url)
+async def test_log10_without_a_token_is_an_api_error(fake_log10: FakeLog10) -> None:
+    run = await sessionkit("log10", "sessions", "create", "--server-url", fake_log10.url)
     assert run.code == 1, run
     assert run.error()["status"] == 401
 
 
-async def test_log10_create_batch_makes_one_session_per_line(log10_fake: FakeLog10) -> None:
+async def test_log10_create_batch_makes_one_session_per_line(fake_log10: FakeLog10) -> None:
     stdin = '{}\n{"organization": "org-a"}\n{}\n'
     run = await sessionkit(
-        "log10", "sessions", "create", "--batch", "--server-url", log10_fake.url, "--token", LOG10_TOKEN, stdin=stdin
+        "log10", "sessions", "create", "--batch", "--server-url", fake_log10.url, "--token", LOG10_TOKEN, stdin=stdin
     )
     assert run.code == 0, run
     ids = [line["ok"] for line in run.lines()]
     assert len(set(ids)) == 3
-    assert [log10_fake.sessions.get(i)["organization"] for i in ids] == [None, "org-a", None]
+    assert [fake_log10.sessions.get(i)["organization"] for i in ids] == [None, "org-a", None]

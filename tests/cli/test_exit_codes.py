@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sessionkit.testing import FakeJupyter, Fault
+from tests._support.fake_fixtures import JUPYTER_TOKEN
 
 from ._run import sessionkit
-from .conftest import JUPYTER_TOKEN
 
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -27,8 +27,8 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-async def test_api_error_is_1_with_status_body_operation_and_attempts(jupyter_fake: FakeJupyter) -> None:
-    run = await sessionkit("jupyter", "sessions", "get", MISSING_ID, *conn(jupyter_fake))
+async def test_api_error_is_1_with_status_body_operation_and_attempts(fake_jupyter: FakeJupyter) -> None:
+    run = await sessionkit("jupyter", "sessions", "get", MISSING_ID, *conn(fake_jupyter))
     assert run.code == 1, run
     assert run.stdout == ""
     assert run.error() == {
@@ -41,21 +41,21 @@ async def test_api_error_is_1_with_status_body_operation_and_attempts(jupyter_fa
     }
 
 
-async def test_a_body_that_does_not_decode_is_1(jupyter_fake: FakeJupyter) -> None:
-    jupyter_fake.faults.push(Fault.status(200, body={"not": "a session"}))
-    run = await sessionkit("jupyter", "sessions", "get", MISSING_ID, *conn(jupyter_fake))
+async def test_a_body_that_does_not_decode_is_1(fake_jupyter: FakeJupyter) -> None:
+    fake_jupyter.faults.push(Fault.status(200, body={"not": "a session"}))
+    run = await sessionkit("jupyter", "sessions", "get", MISSING_ID, *conn(fake_jupyter))
     assert run.code == 1, run
     error = run.error()
     assert (error["error"], error["status"], error["field_path"]) == ("ResponseValidationError", 200, "$.id")
 
 
-async def test_retried_503s_report_their_attempts(jupyter_fake: FakeJupyter) -> None:
-    jupyter_fake.faults.push(Fault.status(503), times=None)
-    run = await sessionkit("jupyter", "sessions", "list", "--retries", "1", *conn(jupyter_fake))
+async def test_retried_503s_report_their_attempts(fake_jupyter: FakeJupyter) -> None:
+    fake_jupyter.faults.push(Fault.status(503), times=None)
+    run = await sessionkit("jupyter", "sessions", "list", "--retries", "1", *conn(fake_jupyter))
     assert run.code == 1, run
     error = run.error()
     assert (error["error"], error["status"], error["attempts"]) == ("InternalServerError", 503, 2)
-    assert len(jupyter_fake.requests) == 2
+    assert len(fake_jupyter.requests) == 2
 
 
 @pytest.mark.parametrize(
@@ -82,12 +82,12 @@ async def test_usage_errors_are_2_and_json(args: list[str], needle: str) -> None
     assert needle in error["message"]
 
 
-async def test_an_invalid_request_is_2_and_nothing_is_sent(jupyter_fake: FakeJupyter) -> None:
-    run = await sessionkit("jupyter", "sessions", "create", "--body", '{"type": "notebook"}', *conn(jupyter_fake))
+async def test_an_invalid_request_is_2_and_nothing_is_sent(fake_jupyter: FakeJupyter) -> None:
+    run = await sessionkit("jupyter", "sessions", "create", "--body", '{"type": "notebook"}', *conn(fake_jupyter))
     assert run.code == 2, run
     error = run.error()
     assert (error["error"], error["field_path"], error["attempts"]) == ("InvalidRequestError", "$.path", 0)
-    assert jupyter_fake.requests == []
+    assert fake_jupyter.requests == []
 
 
 async def test_connection_refused_is_3() -> None:
@@ -97,23 +97,23 @@ async def test_connection_refused_is_3() -> None:
     assert (error["error"], error["operation_id"], error["attempts"]) == ("ConnectionError", "jupyter.sessions.list", 1)
 
 
-async def test_timeout_is_3(jupyter_fake: FakeJupyter) -> None:
-    jupyter_fake.faults.push(Fault.delay(3.0))
-    run = await sessionkit("jupyter", "sessions", "list", "--timeout", "0.3", "--retries", "0", *conn(jupyter_fake))
+async def test_timeout_is_3(fake_jupyter: FakeJupyter) -> None:
+    fake_jupyter.faults.push(Fault.delay(3.0))
+    run = await sessionkit("jupyter", "sessions", "list", "--timeout", "0.3", "--retries", "0", *conn(fake_jupyter))
     assert run.code == 3, run
     assert run.error()["error"] == "RequestTimeoutError"
 
 
-async def test_body_from_a_file(jupyter_fake: FakeJupyter, tmp_path: Path) -> None:
+async def test_body_from_a_file(fake_jupyter: FakeJupyter, tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"path": "from-file.ipynb"}), encoding="utf-8")
-    run = await sessionkit("jupyter", "sessions", "create", "--body", f"@{body}", *conn(jupyter_fake))
+    run = await sessionkit("jupyter", "sessions", "create", "--body", f"@{body}", *conn(fake_jupyter))
     assert run.code == 0, run
     assert run.json()["path"] == "from-file.ipynb"
 
 
-async def test_body_from_stdin(jupyter_fake: FakeJupyter) -> None:
-    [seeded] = jupyter_fake.seed_sessions(1)
+async def test_body_from_stdin(fake_jupyter: FakeJupyter) -> None:
+    [seeded] = fake_jupyter.seed_sessions(1)
     run = await sessionkit(
         "jupyter",
         "sessions",
@@ -121,7 +121,7 @@ async def test_body_from_stdin(jupyter_fake: FakeJupyter) -> None:
         seeded["id"],
         "--body",
         "-",
-        *conn(jupyter_fake),
+        *conn(fake_jupyter),
         stdin='{"path": "moved.ipynb"}',
     )
     assert run.code == 0, run

@@ -3,69 +3,69 @@
 from __future__ import annotations
 
 from sessionkit.testing import FakeJupyter
+from tests._support.fake_fixtures import JUPYTER_TOKEN
 
 from ._run import sessionkit
-from .conftest import JUPYTER_TOKEN
 
 
 def conn(fake: FakeJupyter) -> list[str]:
     return ["--server-url", fake.url, "--token", JUPYTER_TOKEN]
 
 
-async def test_create_prints_the_session_with_wire_names(jupyter_fake: FakeJupyter) -> None:
-    run = await sessionkit("jupyter", "sessions", "create", "--body", '{"path": "a.ipynb"}', *conn(jupyter_fake))
+async def test_create_prints_the_session_with_wire_names(fake_jupyter: FakeJupyter) -> None:
+    run = await sessionkit("jupyter", "sessions", "create", "--body", '{"path": "a.ipynb"}', *conn(fake_jupyter))
     assert run.code == 0, run
     session = run.json()
     assert session["path"] == "a.ipynb"
     assert session["type"] == "notebook"
     assert session["kernel"]["name"] == "python3"
     assert session["kernel"]["last_activity"].endswith("Z")  # datetimes come back as ISO-8601
-    assert len(jupyter_fake.sessions) == 1
+    assert len(fake_jupyter.sessions) == 1
 
 
-async def test_list(jupyter_fake: FakeJupyter) -> None:
-    seeded = jupyter_fake.seed_sessions(3)
-    run = await sessionkit("jupyter", "sessions", "list", *conn(jupyter_fake))
+async def test_list(fake_jupyter: FakeJupyter) -> None:
+    seeded = fake_jupyter.seed_sessions(3)
+    run = await sessionkit("jupyter", "sessions", "list", *conn(fake_jupyter))
     assert run.code == 0, run
     assert [s["id"] for s in run.json()] == [s["id"] for s in seeded]
 
 
-async def test_get_takes_the_id_positionally(jupyter_fake: FakeJupyter) -> None:
-    [seeded] = jupyter_fake.seed_sessions(1)
-    run = await sessionkit("jupyter", "sessions", "get", seeded["id"], *conn(jupyter_fake))
+async def test_get_takes_the_id_positionally(fake_jupyter: FakeJupyter) -> None:
+    [seeded] = fake_jupyter.seed_sessions(1)
+    run = await sessionkit("jupyter", "sessions", "get", seeded["id"], *conn(fake_jupyter))
     assert run.code == 0, run
     assert run.json()["id"] == seeded["id"]
-    assert jupyter_fake.requests[-1].path == f"/api/sessions/{seeded['id']}"
+    assert fake_jupyter.requests[-1].path == f"/api/sessions/{seeded['id']}"
 
 
-async def test_update_sends_the_body_as_the_model(jupyter_fake: FakeJupyter) -> None:
-    [seeded] = jupyter_fake.seed_sessions(1)
+async def test_update_sends_the_body_as_the_model(fake_jupyter: FakeJupyter) -> None:
+    [seeded] = fake_jupyter.seed_sessions(1)
     run = await sessionkit(
-        "jupyter", "sessions", "update", seeded["id"], "--body", '{"name": "renamed"}', *conn(jupyter_fake)
+        "jupyter", "sessions", "update", seeded["id"], "--body", '{"name": "renamed"}', *conn(fake_jupyter)
     )
     assert run.code == 0, run
     assert run.json()["name"] == "renamed"
-    request = jupyter_fake.requests[-1]
+    request = fake_jupyter.requests[-1]
     assert (request.method, request.json()) == ("PATCH", {"name": "renamed"})
 
 
-async def test_delete_prints_null(jupyter_fake: FakeJupyter) -> None:
-    [seeded] = jupyter_fake.seed_sessions(1)
-    run = await sessionkit("jupyter", "sessions", "delete", seeded["id"], *conn(jupyter_fake))
+async def test_delete_prints_null(fake_jupyter: FakeJupyter) -> None:
+    [seeded] = fake_jupyter.seed_sessions(1)
+    run = await sessionkit("jupyter", "sessions", "delete", seeded["id"], *conn(fake_jupyter))
     assert run.code == 0, run
     assert run.json() is None
-    assert len(jupyter_fake.sessions) == 0
+    assert len(fake_jupyter.sessions) == 0
 
 
-async def test_token_from_the_environment_and_never_echoed(jupyter_fake: FakeJupyter) -> None:
+async def test_token_from_the_environment_and_never_echoed(fake_jupyter: FakeJupyter) -> None:
     ok = await sessionkit(
-        "jupyter", "sessions", "list", "--server-url", jupyter_fake.url, env={"JUPYTER_TOKEN": JUPYTER_TOKEN}
+        "jupyter", "sessions", "list", "--server-url", fake_jupyter.url, env={"JUPYTER_TOKEN": JUPYTER_TOKEN}
     )
     assert ok.code == 0, ok
-    assert jupyter_fake.requests[-1].headers["Authorization"] == f"token {JUPYTER_TOKEN}"
+    assert fake_jupyter.requests[-1].headers["Authorization"] == f"token {JUPYTER_TOKEN}"
 
     bad = await sessionkit(
-        "jupyter", "sessions", "list", "--server-url", jupyter_fake.url, "--token", "wrong-secret-xyz"
+        "jupyter", "sessions", "list", "--server-url", fake_jupyter.url, "--token", "wrong-secret-xyz"
     )
     assert bad.code == 1, bad
     error = bad.error()
