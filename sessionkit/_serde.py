@@ -237,7 +237,7 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     conv.register_unstructure_hook(OpenEnum, lambda value: value.value)
     conv.register_structure_hook(datetime, _parse_datetime)
     conv.register_unstructure_hook(datetime, _format_datetime)
-    conv.register_structure_hook(Any, _structure_any)
+    conv.register_structure_hook_func(lambda tp: tp is Any, _structure_any)  # 3.10: Any is no class
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         overrides = {a.name: override(rename=a.metadata["wire"]) for a in attrs.fields(cls) if "wire" in a.metadata}

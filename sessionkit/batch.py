@@ -20,7 +20,7 @@ import contextlib
 import enum
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
-from typing import Any, Concatenate, Literal, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import attrs
 
@@ -32,7 +32,11 @@ X = TypeVar("X")
 T = TypeVar("T")
 E = TypeVar("E")
 
-BatchFn: TypeAlias = Callable[Concatenate[X, ...], Awaitable[Result[T, E]]]
+if TYPE_CHECKING:
+    from typing import Concatenate, TypeAlias
+
+    # Only for the checker: Python 3.10 cannot build `Concatenate[X, ...]` at run time.
+    BatchFn: TypeAlias = Callable[Concatenate[X, ...], Awaitable[Result[T, E]]]
 
 
 @attrs.frozen

@@ -150,8 +150,7 @@ async def test_cancelling_mid_soak_leaves_no_pending_task_and_a_usable_pool() ->
             assert len(connector._acquired) == 0  # type: ignore[attr-defined]
             # Every pool slot came back: a full batch afterwards does not wait on a leaked one.
             srv.route = lambda req: echo_session
-            async with asyncio.timeout(30):
-                again = await batch(fn, inputs(50), concurrency=CONCURRENCY)
+            again = await asyncio.wait_for(batch(fn, inputs(50), concurrency=CONCURRENCY), 30)
             assert all(isinstance(r, Ok) for r in again), [r for r in again if not isinstance(r, Ok)][:3]
         await srv.wait_until(lambda s: s.open_connections == 0)
     assert srv.peak_connections <= POOL_LIMIT
