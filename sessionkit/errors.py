@@ -168,19 +168,20 @@ class ResponseValidationError(SessionkitError):
         self.headers: Mapping[str, str] = headers if headers is not None else {}
 
 
+def json_field(data: Any, key: str) -> Any:
+    """`data[key]` when `data` is a JSON object that has it, else None."""
+    return cast("Mapping[str, Any]", data).get(key) if isinstance(data, Mapping) else None
+
+
 def message_from_body(body: Any) -> str | None:
     """The message of a JSON error body: `message`, `detail`, `error` or `error.message`."""
-    if not isinstance(body, Mapping):
-        return None
-    fields = cast("Mapping[str, Any]", body)
     for key in ("message", "detail", "error"):
-        value = fields.get(key)
+        value = json_field(body, key)
         if isinstance(value, str):
             return value
-        if isinstance(value, Mapping):
-            inner = cast("Mapping[str, Any]", value).get("message")
-            if isinstance(inner, str):
-                return inner
+        inner = json_field(value, "message")
+        if isinstance(inner, str):
+            return inner
     return None
 
 

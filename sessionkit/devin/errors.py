@@ -15,6 +15,7 @@ from ..errors import (
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
+    json_field,
 )
 
 __all__ = [
@@ -36,7 +37,7 @@ class DevinAPIError(APIError):
 
     @property
     def detail(self) -> str | list[Any] | None:
-        value = _get(self.body, "detail")
+        value = json_field(self.body, "detail")
         return cast("str | list[Any]", value) if isinstance(value, (str, list)) else None
 
     @property
@@ -49,14 +50,10 @@ class DevinAPIError(APIError):
         return detail
 
 
-def _get(data: Any, key: str) -> Any:
-    return cast("Mapping[str, Any]", data).get(key) if isinstance(data, Mapping) else None
-
-
 def _describe(item: Any) -> str:
     if not isinstance(item, Mapping):
         return str(item)
-    loc, msg = _get(item, "loc"), _get(item, "msg")
+    loc, msg = json_field(item, "loc"), json_field(item, "msg")
     where = ".".join(str(p) for p in cast("list[Any]", loc)) if isinstance(loc, list) else ""
     text = "" if msg is None else str(msg)
     return f"{where}: {text}" if where and text else where or text

@@ -22,6 +22,7 @@ from ..errors import (
     RateLimitError,
     UnprocessableEntityError,
     error_class_for_status,
+    json_field,
 )
 from .models import ErrorType
 
@@ -49,9 +50,7 @@ __all__ = [
 
 
 def _rest_error(body: Any) -> Mapping[str, Any] | None:
-    if not isinstance(body, Mapping):
-        return None
-    inner = cast("Mapping[str, Any]", body).get("error")
+    inner = json_field(body, "error")
     return cast("Mapping[str, Any]", inner) if isinstance(inner, Mapping) else None
 
 
@@ -61,19 +60,19 @@ class RESTResponseError(APIError):
     @property
     def code(self) -> int | None:
         """The body's `error.code` (the HTTP status, as the server saw it)."""
-        value = (_rest_error(self.body) or {}).get("code")
+        value = json_field(_rest_error(self.body), "code")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def error_type(self) -> ErrorType | None:
         """The body's `error.type`, e.g. `ErrorType.NOT_FOUND`; unknown types are kept."""
-        value = (_rest_error(self.body) or {}).get("type")
+        value = json_field(_rest_error(self.body), "type")
         return ErrorType(value) if isinstance(value, str) else None
 
     @property
     def error_message(self) -> str | None:
         """The body's `error.message`."""
-        value = (_rest_error(self.body) or {}).get("message")
+        value = json_field(_rest_error(self.body), "message")
         return value if isinstance(value, str) else None
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from ..errors import APIError, AuthenticationError, NotFoundError
+from ..errors import APIError, AuthenticationError, NotFoundError, json_field
 
 __all__ = ["OrqAPIError", "OrqAuthenticationError", "HonoApiError", "ORQ_ERRORS"]
 
@@ -17,20 +17,16 @@ class OrqAPIError(APIError):
     ("401 Unauthorized: <server message>") like every other error.
     """
 
-    def _field(self, name: str) -> Any:
-        body = self.body
-        return cast("Mapping[str, Any]", body).get(name) if isinstance(body, Mapping) else None
-
     @property
     def code(self) -> int | str | None:
         """The body's `code`: a gRPC status number in the live API, a string in older Hono errors."""
-        value = self._field("code")
+        value = json_field(self.body, "code")
         return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
     @property
     def details(self) -> list[Any] | None:
         """The body's `details` list, when the service sent one."""
-        value = self._field("details")
+        value = json_field(self.body, "details")
         return list(cast("list[Any]", value)) if isinstance(value, list) else None
 
 
