@@ -15,7 +15,7 @@ import aiohttp
 
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
-from ._pipeline import Operation, RequestOptions, Timeout, execute
+from ._pipeline import Operation, RequestOptions, Timeout, check_header_values, execute
 from ._retry import RetryConfig
 from .errors import APIError, SessionkitError, error_class_for_status
 from .result import Result
@@ -84,7 +84,6 @@ class BaseCore:
         self._session = session
         self._owns_session = session is None
         self._headers_cache: dict[str, str] | None = None
-        self._checked_headers: dict[str, str] | None = None  # the pipeline's note that they have no CR/LF
         self._warned_unclosed = False
         self._warn_plain_http()
 
@@ -108,6 +107,7 @@ class BaseCore:
         return await execute(self, op, request, options)
 
     def base_headers(self) -> dict[str, str]:
+        """The headers of every request, built and checked for line breaks once, on first use."""
         cached = self._headers_cache
         if cached is None:
             cached = {
@@ -116,6 +116,7 @@ class BaseCore:
                 **self.extra_headers,
                 **self.auth_headers(),
             }
+            check_header_values(cached)  # a bad one is not cached: every call fails the same way
             self._headers_cache = cached
         return cached
 

@@ -230,7 +230,8 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     return _Prepared(model, path, query, headers, body)
 
 
-def _check_header_values(headers: Mapping[str, str]) -> None:
+def check_header_values(headers: Mapping[str, str]) -> None:
+    """Raise `_Invalid` for a header that is not a string or holds CR, LF or NUL (header injection)."""
     for name, value in headers.items():
         if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may not be typed
             raise _Invalid(f"header {name!r} must be a string", f"headers.{name}")
@@ -238,15 +239,6 @@ def _check_header_values(headers: Mapping[str, str]) -> None:
             # The path is escaped too: a bad name must not put a line break into error text or logs.
             escaped = name.replace("\r", "\\r").replace("\n", "\\n")
             raise _Invalid(f"header {name!r} contains a line break", f"headers.{escaped}")
-
-
-def _base_headers(core: BaseCore) -> dict[str, str]:
-    """The core's own headers, checked for line breaks on first use rather than on every call."""
-    headers = core.base_headers()
-    if core._checked_headers is not headers:  # pyright: ignore[reportPrivateUsage]
-        _check_header_values(headers)
-        core._checked_headers = headers  # pyright: ignore[reportPrivateUsage]
-    return headers
 
 
 class _TooManyRedirectsError(aiohttp.ClientError):
@@ -260,6 +252,10 @@ class _Raw:
     headers: CIMultiDictProxy[str]
     body: bytes
     too_large: bool = False
+
+    def text(self) -> str:
+        """The start of the body as text, for error messages (at most 1 MiB, bad UTF-8 replaced)."""
+        return self.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -313,7 +309,7 @@ def _parse_json(raw: bytes | str) -> Any:
 
 
 def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> APIError:
-    text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
+    text = raw.text()
     body: Any = None
     if text[:1] in ("{", "[") or text.strip()[:1] in ("{", "["):
         try:
@@ -358,25 +354,18 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: Callable[[], dict[str, A
     """The decoded model, or a `ResponseValidationError`."""
     if op.response is None:
         return None
-    if raw.too_large:
+
+    def invalid(reason: str, field_path: str) -> ResponseValidationError:
         return ResponseValidationError(
-            "the response body is larger than max_response_bytes",
-            status=raw.status,
-            headers=dict(raw.headers),
-            **common(),
+            reason, field_path=field_path, raw_text=raw.text(), status=raw.status, headers=dict(raw.headers), **common()
         )
+
+    if raw.too_large:
+        return invalid("the response body is larger than max_response_bytes", "")
     try:
         data = _parse_json(raw.body)
     except ValueError as exc:
-        text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
-        return ResponseValidationError(
-            f"the body is not JSON ({exc})",
-            field_path="$",
-            raw_text=text,
-            status=raw.status,
-            headers=dict(raw.headers),
-            **common(),
-        )
+        return invalid(f"the body is not JSON ({exc})", "$")
     try:
         if op.decode is not None:
             data = op.decode(data)
@@ -385,10 +374,7 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: Callable[[], dict[str, A
         reason, path = exc.reason, exc.path
     except Exception as exc:  # a decode hook that choked on unexpected data is still a validation error
         reason, path = f"{type(exc).__name__}: {exc}", "$"
-    text = raw.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
-    return ResponseValidationError(
-        reason, field_path=path, raw_text=text, status=raw.status, headers=dict(raw.headers), **common()
-    )
+    return invalid(reason, path)
 
 
 @functools.lru_cache(maxsize=64)
@@ -439,7 +425,7 @@ async def execute(
     # Stage 1: validate input and build the request.
     try:
         prepared = _prepare(op, request)
-        headers = _base_headers(core)
+        headers = core.base_headers()  # already checked for line breaks
         merged = False
         if options is not None and options.headers:
             headers, merged = {**headers, **options.headers}, True
@@ -448,7 +434,7 @@ async def execute(
         if options is not None and options.idempotency_key is not None:
             headers, merged = {**headers, "Idempotency-Key": options.idempotency_key}, True
         if merged:
-            _check_header_values(headers)
+            check_header_values(headers)
         base_url = options.server_url if options is not None and options.server_url else core.server_url
         url = base_url.rstrip("/") + prepared.path + ("?" + prepared.query if prepared.query else "")
         if not url.startswith(("http://", "https://")):
@@ -482,7 +468,7 @@ async def execute(
             req = PreparedRequest(op.method, url, dict(headers), body)
             await _run_hooks(hooks.before_request, HookContext(op.id, core.service, attempts), req)
             try:
-                _check_header_values(req.headers)
+                check_header_values(req.headers)
             except _Invalid as exc:
                 return await fail(InvalidRequestError(exc.reason, field_path=exc.field_path, **common()))
             send_headers, body, url = req.headers, req.body, req.url

@@ -73,13 +73,13 @@ class StructureFailure(Exception):
 
 
 def _strict_str(value: Any, _: Any) -> str:
-    if type(value) is str or isinstance(value, str):
+    if isinstance(value, str):
         return value
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _strict_int(value: Any, _: Any) -> int:
-    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -291,7 +291,6 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
         # cattrs's own `X | None` hook dispatches on X at every call; resolving it once here makes
         # the optional fields of a list page about a third cheaper to decode.
         inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
-        hook = conv.get_structure_hook(inner)
         if inner is datetime:
             return _parse_optional_datetime
         if _is_open_enum(inner):
@@ -302,6 +301,7 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
                 return member if member is not None or value is None else inner(value)
 
             return optional_enum
+        hook = conv.get_structure_hook(inner)
         if inner in _SCALAR_TYPES and inner is not bool:
             exact: type[Any] = inner
 
