@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import os
 import ssl
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
+from ._clock import SYSTEM_CLOCK, Clock
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
-from ._pipeline import Operation, RequestOptions, Timeout, check_header_values, execute
+from ._options import (
+    OptionError,
+    RequestOptions,
+    Timeout,
+    check_header_name,
+    check_headers,
+    check_server_url,
+    resolve_retry,
+    resolve_timeout,
+)
+from ._pipeline import Operation, execute
 from ._retry import RetryConfig
+from ._secrets import Secrets, redact_url
 from .errors import APIError, SessionkitError, error_class_for_status
 from .result import Result
 
-__all__ = ["BaseCore", "VERSION"]
+__all__ = ["BaseCore", "CoreConfig", "VERSION"]
 
 VERSION = "0.1.0"
 T = TypeVar("T")
@@ -41,16 +56,35 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+@attrs.frozen
+class CoreConfig:
+    """What the pipeline needs of a core, fixed when the core is built: the pipeline reads this and
+    never asks the core for policy."""
+
+    service: str
+    server_url: str
+    headers: Mapping[str, str]  # checked once here, so a call never re-checks them
+    secrets: Secrets
+    timeout: Timeout
+    retry: RetryConfig
+    max_response_bytes: int
+    hooks: Hooks
+    clock: Clock
+    problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
+
+
 class BaseCore:
     """Shared configuration and the connection pool of one service client.
 
     Use it as `async with XCore(...) as core:` or call `await core.aclose()`. The aiohttp session is
-    created on first use inside the running event loop and reused by every call.
+    created on first use inside the running event loop and reused by every call. A core used from a
+    new event loop after the old one closed (a second `asyncio.run`) builds a new pool there.
+    After `aclose()` the core stays closed (its calls return `Err(InvalidRequestError)`) until it is
+    entered again with `async with`.
     """
 
     service: ClassVar[str] = "base"
     default_server_url: ClassVar[str] = ""
-    secret_headers: frozenset[str] = SECRET_HEADERS
 
     def __init__(
         self,
@@ -61,30 +95,65 @@ class BaseCore:
         max_connections: int = 100,
         max_connections_per_host: int = 0,
         headers: Mapping[str, str] | None = None,
+        secret_headers: Iterable[str] = (),
         hooks: Hooks | None = None,
         verify_ssl: bool | ssl.SSLContext = True,
+        trust_env: bool = True,
         max_response_bytes: int = 64 * 1024 * 1024,
         session: aiohttp.ClientSession | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.server_url: str = (server_url or self.default_server_url).rstrip("/")
-        self.timeout = timeout if isinstance(timeout, Timeout) else Timeout(attempt=timeout) if timeout else Timeout()
-        self.retry = (
-            retries
-            if isinstance(retries, RetryConfig)
-            else RetryConfig(max_retries=retries)
-            if retries is not None
-            else RetryConfig()
-        )
+        # A bad URL or header is reported by every call as `InvalidRequestError` (nothing is sent),
+        # so a core built from configuration never raises where its calls would return a value.
+        problem: tuple[str, str] | None = None
+        url = server_url or self.default_server_url
+        try:
+            url = check_server_url(url)
+        except OptionError as exc:
+            problem = (str(exc), exc.field_path)
+        self.server_url: str = url
+        self.timeout = resolve_timeout(timeout, Timeout())
+        self.retry = resolve_retry(retries, RetryConfig())
+        size = max_response_bytes
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
+        if isinstance(secret_headers, str):
+            raise ValueError("secret_headers takes a list of header names, not one string")
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
         self.extra_headers: dict[str, str] = dict(headers or {})
+        self.secret_headers: frozenset[str] = SECRET_HEADERS | {check_header_name(n).lower() for n in secret_headers}
         self.hooks = hooks or Hooks()
         self.verify_ssl = verify_ssl
+        self.trust_env = trust_env
         self.max_response_bytes = max_response_bytes
         self._session = session
         self._owns_session = session is None
-        self._headers_cache: dict[str, str] | None = None
+        self._closed = False
         self._warned_unclosed = False
+        base = {
+            "Accept": "application/json",
+            "User-Agent": f"sessionkit-python/{VERSION} ({self.service})",
+            **self.extra_headers,
+            **self.auth_headers(),
+        }
+        if problem is None:
+            try:
+                check_headers(base)
+            except OptionError as exc:
+                problem = (str(exc), exc.field_path)
+        self.config = CoreConfig(
+            service=self.service,
+            server_url=self.server_url,
+            headers=base,
+            secrets=Secrets.of(self.secret_headers, base, self.server_url),
+            timeout=self.timeout,
+            retry=self.retry,
+            max_response_bytes=max_response_bytes,
+            hooks=self.hooks,
+            clock=clock or SYSTEM_CLOCK,
+            problem=problem,
+        )
         self._warn_plain_http()
 
     # --- what a service core overrides -------------------------------------------------------
@@ -93,6 +162,7 @@ class BaseCore:
         return {}
 
     def has_credentials(self) -> bool:
+        """Whether the core has credentials to send (a token or key, given or from the environment)."""
         return bool(self.auth_headers())
 
     def error_class(self, op: Operation[Any, Any], status: int, body: Any) -> type[APIError]:
@@ -107,24 +177,31 @@ class BaseCore:
         return await execute(self, op, request, options)
 
     def base_headers(self) -> dict[str, str]:
-        """The headers of every request, built and checked for line breaks once, on first use."""
-        cached = self._headers_cache
-        if cached is None:
-            cached = {
-                "Accept": "application/json",
-                "User-Agent": f"sessionkit-python/{VERSION} ({self.service})",
-                **self.extra_headers,
-                **self.auth_headers(),
-            }
-            check_header_values(cached)  # a bad one is not cached: every call fails the same way
-            self._headers_cache = cached
-        return cached
+        """The headers of every request (checked when the core was built)."""
+        return dict(self.config.headers)
 
     def client_session(self) -> aiohttp.ClientSession:
+        """The pool for the running loop, built on first use. Raises `RuntimeError` when it cannot be used."""
+        pool = self.pool()
+        if isinstance(pool, str):
+            raise RuntimeError(pool)
+        return pool
+
+    def pool(self) -> aiohttp.ClientSession | str:
+        """The pool for the running loop, built on first use, or why there is none to use."""
+        if self._closed:
+            return "this core is closed: aclose() was called (enter it with `async with` to reopen it)"
         session = self._session
+        if session is not None and not session.closed and self._owns_session:
+            loop = asyncio.get_running_loop()
+            if session._loop is not loop:  # pyright: ignore[reportPrivateUsage]
+                if not session._loop.is_closed():  # pyright: ignore[reportPrivateUsage]
+                    return "this core's pool belongs to another event loop that is still running; use one core per loop"
+                _abandon(session)  # its loop is gone: nothing of it can be awaited or reused
+                session = None
         if session is None or session.closed:
             if not self._owns_session and session is not None:
-                raise RuntimeError("the aiohttp session given to this core was closed by its owner")
+                return "the aiohttp session given to this core was closed by its owner"
             connector = aiohttp.TCPConnector(
                 limit=self.max_connections,
                 limit_per_host=self.max_connections_per_host,
@@ -132,7 +209,10 @@ class BaseCore:
                 ttl_dns_cache=300,
             )
             session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None), skip_auto_headers=("User-Agent",)
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                skip_auto_headers=("User-Agent",),
+                trust_env=self.trust_env,
             )
             # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
             # loop owns that decision, so `max_retries=0` means exactly one request on the wire.
@@ -142,16 +222,24 @@ class BaseCore:
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
+    def closed_by_caller(self) -> bool:
+        """True from `aclose()` until the core is entered again: calls in flight are not retried."""
+        return self._closed
+
+    @property
     def closed(self) -> bool:
-        return self._session is None or self._session.closed
+        """True after `aclose()`, and while no pool is open."""
+        return self._closed or self._session is None or self._session.closed
 
     async def aclose(self) -> None:
-        """Close the connection pool. Safe to call twice; the core re-opens on its next call."""
+        """Close the connection pool; calls still in flight end with an error. Safe to call twice."""
+        self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
 
     async def __aenter__(self: Self) -> Self:
+        self._closed = False
         return self
 
     async def __aexit__(
@@ -172,7 +260,7 @@ class BaseCore:
 
     def __repr__(self) -> str:
         auth = ", credentials=<redacted>" if self.has_credentials() else ""
-        return f"{type(self).__name__}(server_url={self.server_url!r}{auth})"
+        return f"{type(self).__name__}(server_url={redact_url(self.server_url)!r}{auth})"
 
     def _warn_plain_http(self) -> None:
         parts = urlsplit(self.server_url)
@@ -186,6 +274,16 @@ class BaseCore:
                 UserWarning,
                 stacklevel=3,
             )
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Drop a pool whose event loop has closed. Its connector is marked closed (aiohttp does no I/O
+    on a closed loop), so neither object warns; the sockets close when they are collected."""
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        with contextlib.suppress(RuntimeError):
+            connector.close()
 
 
 def env(name: str) -> str | None:

@@ -9,9 +9,28 @@ from collections.abc import Iterable, Mapping
 logger = logging.getLogger("sessionkit")
 
 SECRET_HEADERS: frozenset[str] = frozenset(
-    {"authorization", "proxy-authorization", "x-log10-token", "x-api-key", "api-key", "cookie", "set-cookie"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-log10-token",
+        "x-api-key",
+        "api-key",
+        "cookie",
+        "set-cookie",
+        "x-auth-token",
+        "private-token",
+        "x-access-token",
+        "x-goog-api-key",
+    }
 )
 REDACTED = "<redacted>"
+_SECRET_WORDS = ("auth", "token", "secret", "key", "password", "cookie", "credential", "signature")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a header name is, or reads like, one that carries a credential (for reprs)."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
 
 
 def redact_headers(headers: Mapping[str, str], secret: Iterable[str] = SECRET_HEADERS) -> dict[str, str]:

@@ -1,32 +1,40 @@
 """Operation declarations and the single request pipeline.
 
-    validate input -> build request -> before-request hooks -> send (pool) -> retry loop
-      -> classify status -> decode with cattrs -> after hooks -> Ok(model) | Err(error)
+    build (validate input, options) -> send one attempt (pool, redirects, size cap) -> classify
+      -> decode -> Ok(model) | decide the next wait -> ... -> Err(error)
 
-Every operation of every service goes through `execute`; nothing else sends HTTP.
+Every operation of every service goes through `execute`; nothing else sends HTTP. Each stage is a
+small function that returns a value or an error; time and sleep come from the core's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import json
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
-from yarl import URL
 
 from ._hooks import HookContext, PreparedRequest
 from ._logging import logger, redact_headers
+from ._options import (
+    OptionError,
+    RequestOptions,
+    Timeout,
+    check_headers,
+    check_server_url,
+    resolve_retry,
+    resolve_timeout,
+)
 from ._retry import RetryConfig, parse_retry_after
+from ._secrets import Secrets, redact_url
 from ._serde import StructureFailure, dumps, structure_hook, structure_request, unstructure
+from ._transport import Attempt, Raw, client_timeout, send_attempt
 from .errors import (
     APIError,
     ConnectionError,
@@ -35,12 +43,13 @@ from .errors import (
     RequestTimeoutError,
     ResponseValidationError,
     SessionkitError,
+    clean_text,
     message_from_body,
 )
 from .result import Err, Ok, ResponseMeta, Result
 
 if TYPE_CHECKING:
-    from ._core import BaseCore
+    from ._core import BaseCore, CoreConfig
 
 __all__ = ["Operation", "RequestOptions", "Timeout", "execute"]
 
@@ -49,46 +58,8 @@ Resp = TypeVar("Resp")
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _PLACEHOLDER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAX_REDIRECTS = 5
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
-_MAX_ERROR_TEXT = 1 << 20
-
-
-@attrs.frozen
-class Timeout:
-    """Deadlines in seconds: per attempt, for the whole call including retries, and to connect."""
-
-    attempt: float | None = 60.0
-    total: float | None = None
-    connect: float | None = 10.0
-
-
-@attrs.frozen
-class RequestOptions:
-    """Per-call overrides of the core's configuration."""
-
-    retries: RetryConfig | int | None = None
-    timeout: Timeout | float | None = None
-    server_url: str | None = None
-    headers: Mapping[str, str] | None = None
-    idempotency_key: str | None = None
-
-
-def as_timeout(value: Timeout | float | None, default: Timeout) -> Timeout:
-    if value is None:
-        return default
-    if isinstance(value, Timeout):
-        return value
-    return Timeout(attempt=float(value), total=default.total, connect=default.connect)
-
-
-def as_retry(value: RetryConfig | int | None, default: RetryConfig) -> RetryConfig:
-    if value is None:
-        return default
-    if isinstance(value, RetryConfig):
-        return value
-    return attrs.evolve(default, max_retries=int(value))
+_DEBUG, _INFO = 10, 20  # logging.DEBUG and logging.INFO, without importing logging on the hot path
 
 
 @attrs.frozen(eq=False)
@@ -155,6 +126,8 @@ class _Prepared:
 
 
 class _Invalid(Exception):
+    """Bad input inside `_prepare`; it never leaves this module."""
+
     def __init__(self, reason: str, field_path: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
@@ -202,11 +175,17 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         value = data.pop(name, None)
         if value is None or value == "":
             raise _Invalid("a non-empty path parameter is required", f"$.{name}")
-        path = path.replace("{" + name + "}", _segment(str(value)))
+        try:
+            path = path.replace("{" + name + "}", _segment(str(value)))
+        except UnicodeEncodeError:
+            raise _Invalid("not valid Unicode (it holds a lone surrogate)", f"$.{name}") from None
     query = ""
     if op.query:
         pairs = [(n, _query_value(data.pop(n))) for n in op.query if data.get(n) is not None]
-        query = urlencode(pairs, quote_via=quote)
+        try:
+            query = urlencode(pairs, quote_via=quote)
+        except UnicodeEncodeError:
+            raise _Invalid("a query value is not valid Unicode (it holds a lone surrogate)", "$") from None
     headers: dict[str, str] = {}
     for name, header in op.headers.items():
         value = data.pop(name, None)
@@ -230,75 +209,57 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     return _Prepared(model, path, query, headers, body)
 
 
-def check_header_values(headers: Mapping[str, str]) -> None:
-    """Raise `_Invalid` for a header that is not a string or holds CR, LF or NUL (header injection)."""
-    for name, value in headers.items():
-        if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may not be typed
-            raise _Invalid(f"header {name!r} must be a string", f"headers.{name}")
-        if "\r" in value or "\n" in value or "\r" in name or "\n" in name or "\0" in value:
-            # The path is escaped too: a bad name must not put a line break into error text or logs.
-            escaped = name.replace("\r", "\\r").replace("\n", "\\n")
-            raise _Invalid(f"header {name!r} contains a line break", f"headers.{escaped}")
+@attrs.frozen
+class _Plan:
+    """A validated call: what to send, and the policy it runs under."""
+
+    model: Any
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None
+    retry: RetryConfig
+    timeout: Timeout
+    secrets: Secrets
+    retry_safe: bool
 
 
-class _TooManyRedirectsError(aiohttp.ClientError):
-    pass
-
-
-@attrs.define
-class _Raw:
-    status: int
-    reason: str
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    too_large: bool = False
-
-    def text(self) -> str:
-        """The start of the body as text, for error messages (at most 1 MiB, bad UTF-8 replaced)."""
-        return self.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
-
-
-def _same_origin(a: str, b: str) -> bool:
-    sa, sb = urlsplit(a), urlsplit(b)
-    return (sa.scheme, sa.hostname, sa.port) == (sb.scheme, sb.hostname, sb.port)
-
-
-async def _attempt(
-    core: BaseCore, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: aiohttp.ClientTimeout
-) -> _Raw:
-    """One attempt, following redirects by hand so that secrets never cross to another origin."""
-    session = core.client_session()
-    for _ in range(_MAX_REDIRECTS + 1):
-        async with session.request(
-            method, URL(url, encoded=True), headers=headers, data=body, timeout=timeout, allow_redirects=False
-        ) as resp:
-            location = resp.headers.get("Location")
-            if resp.status in _REDIRECTS and location:
-                target = urljoin(url, location)
-                if not _same_origin(url, target):
-                    headers = {k: v for k, v in headers.items() if k.lower() not in core.secret_headers}
-                if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                    method, body = "GET", None
-                    headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-                url = target
-                continue
-            limit = core.max_response_bytes
-            length = resp.content_length
-            if length is not None and length > limit:
-                return _Raw(resp.status, resp.reason or "", resp.headers, b"", too_large=True)
-            if length is not None:
-                data = await resp.read()
-            else:
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_chunked(1 << 16):
-                    size += len(chunk)
-                    if size > limit:
-                        return _Raw(resp.status, resp.reason or "", resp.headers, b"", too_large=True)
-                    chunks.append(chunk)
-                data = b"".join(chunks)
-            return _Raw(resp.status, resp.reason or "", resp.headers, data)
-    raise _TooManyRedirectsError(f"more than {_MAX_REDIRECTS} redirects, last to {url}")
+def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: RequestOptions | None) -> _Plan:
+    """Stage 1: validate the request and the per-call options; raises `_Invalid`."""
+    if cfg.problem is not None:
+        raise _Invalid(*cfg.problem)
+    prepared = _prepare(op, request)
+    headers = cfg.headers
+    retry, timeout, secrets, base_url = cfg.retry, cfg.timeout, cfg.secrets, cfg.server_url
+    if options is not None:
+        if not isinstance(options, RequestOptions):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise _Invalid(f"options must be a RequestOptions, got {type(options).__name__}", "options")
+        try:
+            retry = resolve_retry(options.retries, retry, "options.retries")
+            timeout = resolve_timeout(options.timeout, timeout, "options.timeout")
+            if options.server_url is not None:
+                base_url = check_server_url(options.server_url, "options.server_url")
+            extra: dict[str, str] = {}
+            if options.headers is not None:
+                if not isinstance(options.headers, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+                    raise OptionError("options.headers must be a mapping of names to values", "options.headers")
+                extra.update(options.headers)
+            if options.idempotency_key is not None:
+                extra["Idempotency-Key"] = options.idempotency_key
+            if extra:
+                check_headers(extra)
+                secrets = secrets.with_headers(extra)
+                headers = {**headers, **extra}
+        except OptionError as exc:
+            raise _Invalid(str(exc), exc.field_path) from None
+    if prepared.headers:
+        try:
+            check_headers(prepared.headers)
+        except OptionError as exc:
+            raise _Invalid(str(exc), exc.field_path) from None
+        headers = {**headers, **prepared.headers}
+    url = base_url + prepared.path + ("?" + prepared.query if prepared.query else "")
+    safe = op.is_retry_safe(prepared.model) or any(k.lower() == "idempotency-key" for k in headers)
+    return _Plan(prepared.model, url, headers, prepared.body, retry, timeout, secrets, safe)
 
 
 def _parse_json(raw: bytes | str) -> Any:
@@ -308,37 +269,7 @@ def _parse_json(raw: bytes | str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-def _api_error(core: BaseCore, op: Operation[Any, Any], raw: _Raw, common: dict[str, Any]) -> APIError:
-    text = raw.text()
-    body: Any = None
-    if text[:1] in ("{", "[") or text.strip()[:1] in ("{", "["):
-        try:
-            body = _parse_json(text)
-        except ValueError:
-            body = None
-    cls = core.error_class(op, raw.status, body)
-    request_id = _request_id(raw.headers)
-    headers = dict(raw.headers)
-    summary = _summary(body, text)
-    message = f"{raw.status} {raw.reason}".rstrip() + (f": {summary}" if summary else "")
-    kwargs: dict[str, Any] = dict(
-        status=raw.status, body=body, raw_text=text, headers=headers, request_id=request_id, **common
-    )
-    if issubclass(cls, RateLimitError):
-        kwargs["retry_after"] = parse_retry_after(raw.headers)
-    return cls(message, **kwargs)
-
-
-def _summary(body: Any, text: str) -> str:
-    message = message_from_body(body)
-    if message is not None:
-        return message
-    if text.lstrip()[:1] == "<":  # an HTML error page says nothing a caller can use
-        return ""
-    return " ".join(text[:200].split())
-
-
-def _request_id(headers: CIMultiDictProxy[str]) -> str | None:
+def _request_id(headers: Mapping[str, str]) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value is not None:
@@ -346,27 +277,69 @@ def _request_id(headers: CIMultiDictProxy[str]) -> str | None:
     return None
 
 
-def _retry_safe(op: Operation[Any, Any], model: Any, headers: Mapping[str, str]) -> bool:
-    return op.is_retry_safe(model) or any(k.lower() == "idempotency-key" for k in headers)
+def _summary(body: Any, text: str) -> str:
+    message = message_from_body(body)
+    if message is None:
+        if text.lstrip()[:1] == "<":  # an HTML error page says nothing a caller can use
+            return ""
+        message = text[:200]
+    return clean_text(message)
 
 
-def _decode(op: Operation[Any, Any], raw: _Raw, common: Callable[[], dict[str, Any]]) -> Any:
-    """The decoded model, or a `ResponseValidationError`."""
+class _Call:
+    """The bookkeeping of one call: attempts, elapsed time, and the metadata every error carries."""
+
+    __slots__ = ("attempts", "cfg", "op", "started")
+
+    def __init__(self, cfg: CoreConfig, op: Operation[Any, Any]) -> None:
+        self.cfg, self.op = cfg, op
+        self.started = cfg.clock.monotonic()
+        self.attempts = 0
+
+    def common(self) -> dict[str, Any]:
+        return {
+            "operation_id": self.op.id,
+            "attempts": self.attempts,
+            "elapsed": self.cfg.clock.monotonic() - self.started,
+        }
+
+
+def _api_error(core: BaseCore, call: _Call, raw: Raw, secrets: Secrets) -> APIError:
+    """Stage 3 for a failing status: the typed error, with every secret scrubbed from what it shows."""
+    text = secrets.scrub(raw.text())
+    body: Any = None
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            body = _parse_json(text)
+        except ValueError:
+            body = None
+    cls = core.error_class(call.op, raw.status, body)
+    summary = raw.note or _summary(body, text)
+    message = f"{raw.status} {clean_text(raw.reason)}".rstrip() + (f": {summary}" if summary else "")
+    kwargs: dict[str, Any] = dict(
+        status=raw.status,
+        body=body,
+        raw_text=text,
+        headers=secrets.scrub_headers(raw.headers),
+        request_id=_request_id(raw.headers),
+        **call.common(),
+    )
+    if issubclass(cls, RateLimitError):
+        kwargs["retry_after"] = parse_retry_after(raw.headers, call.cfg.clock.wall())
+    return cls(message, **kwargs)
+
+
+def _decode(op: Operation[Any, Any], raw: Raw, call: _Call, secrets: Secrets) -> Any:
+    """Stage 4: the decoded model, or a `ResponseValidationError`."""
     if op.response is None:
         return None
-
-    def invalid(reason: str, field_path: str) -> ResponseValidationError:
-        return ResponseValidationError(
-            reason, field_path=field_path, raw_text=raw.text(), status=raw.status, headers=dict(raw.headers), **common()
-        )
-
-    if raw.too_large:
-        return invalid("the response body is larger than max_response_bytes", "")
     try:
-        data = _parse_json(raw.body)
-    except ValueError as exc:
-        return invalid(f"the body is not JSON ({exc})", "$")
-    try:
+        if raw.too_large:
+            raise StructureFailure("the response body is larger than max_response_bytes", "")
+        try:
+            data = _parse_json(raw.body)
+        except ValueError as exc:
+            raise StructureFailure(f"the body is not JSON ({exc})", "$") from None
         if op.decode is not None:
             data = op.decode(data)
         return op.structure_response(data)
@@ -374,13 +347,59 @@ def _decode(op: Operation[Any, Any], raw: _Raw, common: Callable[[], dict[str, A
         reason, path = exc.reason, exc.path
     except Exception as exc:  # a decode hook that choked on unexpected data is still a validation error
         reason, path = f"{type(exc).__name__}: {exc}", "$"
-    return invalid(reason, path)
+    return ResponseValidationError(
+        clean_text(secrets.scrub(reason)),
+        field_path=secrets.scrub(path),
+        raw_text=secrets.scrub(raw.text()),
+        status=raw.status,
+        headers=secrets.scrub_headers(raw.headers),
+        **call.common(),
+    )
 
 
-@functools.lru_cache(maxsize=64)
-def _client_timeout(total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
-    """aiohttp's timeout for these deadlines. It is frozen, so the usual ones are built once, not per call."""
-    return aiohttp.ClientTimeout(total=total, connect=connect)
+def _transport_error(exc: BaseException, timeout: float | None, call: _Call, secrets: Secrets) -> SessionkitError:
+    """Stage 2's failures: a deadline, a URL that cannot be sent to, or the network."""
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # distinct classes on 3.10
+        return RequestTimeoutError(
+            f"no complete response within the per-attempt timeout ({timeout}s)",
+            deadline="attempt",
+            timeout=timeout,
+            **call.common(),
+        )
+    text = clean_text(secrets.scrub(f"{type(exc).__name__}: {exc}"))
+    if isinstance(exc, aiohttp.InvalidURL) or (
+        isinstance(exc, ValueError) and not isinstance(exc, aiohttp.ClientError)
+    ):
+        return InvalidRequestError(f"cannot send to this URL: {text}", field_path="server_url", **call.common())
+    return ConnectionError(text, cause=secrets.scrub_exception(exc), **call.common())
+
+
+def _retryable(exc: BaseException | None, error: SessionkitError, status: int, retry: RetryConfig) -> bool:
+    """Whether this failure is worth another attempt, whatever the budget says."""
+    if exc is None:
+        return status in retry.statuses
+    if isinstance(error, RequestTimeoutError):
+        return error.deadline == "attempt" and retry.retry_timeouts
+    # Only what the network does is worth repeating; anything else would fail the same way again.
+    network = isinstance(exc, (aiohttp.ClientError, OSError))
+    return isinstance(error, ConnectionError) and network and retry.retry_connection_errors
+
+
+def _next_wait(
+    plan: _Plan, call: _Call, waits: Iterator[float], waited: float, retry_after: float | None, deadline: float | None
+) -> float | None:
+    """Stage 5: how long to wait before the next attempt, or None to stop here."""
+    retry = plan.retry
+    if call.attempts > retry.max_retries or not plan.retry_safe:
+        return None
+    if retry_after is not None and retry_after > retry.max_retry_after:
+        return None
+    wait = retry_after if retry_after is not None else next(waits)
+    if not 0.0 <= wait < float("inf") or waited + wait > retry.max_total_wait:
+        return None
+    if deadline is not None and call.cfg.clock.monotonic() + wait >= deadline:
+        return None
+    return wait
 
 
 async def _run_hooks(hooks: list[Any], *args: Any) -> None:
@@ -390,144 +409,124 @@ async def _run_hooks(hooks: list[Any], *args: Any) -> None:
             await outcome
 
 
-def _transport_error(exc: BaseException, timeout: aiohttp.ClientTimeout, common: dict[str, Any]) -> SessionkitError:
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return RequestTimeoutError(
-            f"no complete response within the per-attempt timeout ({timeout.total}s)",
-            deadline="attempt",
-            timeout=timeout.total,
-            **common,
-        )
-    if isinstance(exc, aiohttp.InvalidURL) or (
-        isinstance(exc, ValueError) and not isinstance(exc, aiohttp.ClientError)
-    ):
-        return InvalidRequestError(f"cannot send to this URL: {exc}", field_path="server_url", **common)
-    return ConnectionError(f"{type(exc).__name__}: {exc}", cause=exc, **common)
+async def _fail(call: _Call, error: SessionkitError) -> Err[SessionkitError]:
+    hooks = call.cfg.hooks
+    if hooks.after_error:
+        await _run_hooks(hooks.after_error, HookContext(call.op.id, call.cfg.service, call.attempts), error)
+    if logger.isEnabledFor(_INFO):
+        logger.info("%s failed after %d attempt(s): %s", call.op.id, call.attempts, error.message)
+    return Err(error)
 
 
 async def execute(
     core: BaseCore, op: Operation[Any, Resp], request: Any, options: RequestOptions | None
 ) -> Result[Resp, SessionkitError]:
     """Run `op` through the pipeline. Returns a value for everything but cancellation."""
-    started = time.monotonic()
-    attempts = 0
-
-    def common() -> dict[str, Any]:
-        return {"operation_id": op.id, "attempts": attempts, "elapsed": time.monotonic() - started}
-
-    async def fail(error: SessionkitError) -> Err[SessionkitError]:
-        if core.hooks.after_error:
-            await _run_hooks(core.hooks.after_error, HookContext(op.id, core.service, attempts), error)
-        if logger.isEnabledFor(20):
-            logger.info("%s failed after %d attempt(s): %s", op.id, attempts, error.message)
-        return Err(error)
-
-    # Stage 1: validate input and build the request.
+    cfg = core.config
+    call = _Call(cfg, op)
     try:
-        prepared = _prepare(op, request)
-        headers = core.base_headers()  # already checked for line breaks
-        merged = False
-        if options is not None and options.headers:
-            headers, merged = {**headers, **options.headers}, True
-        if prepared.headers:
-            headers, merged = {**headers, **prepared.headers}, True
-        if options is not None and options.idempotency_key is not None:
-            headers, merged = {**headers, "Idempotency-Key": options.idempotency_key}, True
-        if merged:
-            check_header_values(headers)
-        base_url = options.server_url if options is not None and options.server_url else core.server_url
-        url = base_url.rstrip("/") + prepared.path + ("?" + prepared.query if prepared.query else "")
-        if not url.startswith(("http://", "https://")):
-            raise _Invalid(f"server URL must start with http:// or https://, got {base_url!r}", "server_url")
+        plan = _plan(cfg, op, request, options)
     except _Invalid as exc:
-        return await fail(InvalidRequestError(exc.reason, field_path=exc.field_path, **common()))
+        return await _fail(call, InvalidRequestError(exc.reason, field_path=exc.field_path, **call.common()))
 
-    retry = as_retry(options.retries if options is not None else None, core.retry)
-    timeout = as_timeout(options.timeout if options is not None else None, core.timeout)
-    deadline = started + timeout.total if timeout.total is not None else None
-    waits: Iterator[float] | None = None
+    clock, hooks, secrets = cfg.clock, cfg.hooks, plan.secrets
+    timeout = plan.timeout
+    deadline = call.started + timeout.total if timeout.total is not None else None
+    waits = plan.retry.waits()
     waited = 0.0
-    hooks = core.hooks
-    debug = logger.isEnabledFor(10)
-
+    debug = logger.isEnabledFor(_DEBUG)
     while True:
-        attempts += 1
-        attempt_timeout = timeout.attempt
+        call.attempts += 1
+        pool = core.pool()
+        if isinstance(pool, str):
+            return await _fail(call, InvalidRequestError(pool, field_path="core", **call.common()))
+        per_attempt = timeout.attempt
         if deadline is not None:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - clock.monotonic()
             if remaining <= 0:
-                return await fail(
-                    RequestTimeoutError(
-                        "the total deadline passed", deadline="total", timeout=timeout.total, **common()
-                    )
+                error = RequestTimeoutError(
+                    "the total deadline passed", deadline="total", timeout=timeout.total, **call.common()
                 )
-            attempt_timeout = remaining if attempt_timeout is None else min(attempt_timeout, remaining)
-        client_timeout = _client_timeout(attempt_timeout, timeout.connect)
-        send_headers, body = headers, prepared.body
+                return await _fail(call, error)
+            per_attempt = remaining if per_attempt is None else min(per_attempt, remaining)
+        url, headers, body = plan.url, plan.headers, plan.body
         if hooks.before_request:
             req = PreparedRequest(op.method, url, dict(headers), body)
-            await _run_hooks(hooks.before_request, HookContext(op.id, core.service, attempts), req)
+            await _run_hooks(hooks.before_request, HookContext(op.id, cfg.service, call.attempts), req)
             try:
-                check_header_values(req.headers)
-            except _Invalid as exc:
-                return await fail(InvalidRequestError(exc.reason, field_path=exc.field_path, **common()))
-            send_headers, body, url = req.headers, req.body, req.url
-
-        t0 = time.monotonic()
-        error: SessionkitError
+                check_headers(req.headers)
+            except OptionError as exc:
+                return await _fail(call, InvalidRequestError(str(exc), field_path=exc.field_path, **call.common()))
+            url, headers, body = req.url, req.headers, req.body
+        attempt_started = clock.monotonic()
+        attempt = Attempt(
+            op.method,
+            url,
+            headers,
+            body,
+            timeout.connect,
+            None if per_attempt is None else attempt_started + per_attempt,
+            clock,
+            cfg.max_response_bytes,
+            secrets.names,
+        )
+        failure: BaseException | None = None
+        status = 0
         retry_after: float | None = None
         try:
-            raw = await _attempt(core, op.method, url, send_headers, body, client_timeout)
+            raw = await send_attempt(pool, attempt, client_timeout(per_attempt, timeout.connect))
         except Exception as exc:
-            error = _transport_error(exc, client_timeout, common())
-            if deadline is not None and isinstance(error, RequestTimeoutError) and time.monotonic() >= deadline:
+            failure = exc
+            error = _transport_error(exc, per_attempt, call, secrets)
+            if isinstance(error, RequestTimeoutError) and deadline is not None and clock.monotonic() >= deadline:
                 error = RequestTimeoutError(
-                    "the total deadline passed", deadline="total", timeout=timeout.total, **common()
+                    "the total deadline passed", deadline="total", timeout=timeout.total, **call.common()
                 )
             if debug:
-                logger.debug("%s attempt %d %s %s -> %s", op.id, attempts, op.method, url, error.message)
-            # Only what the network does is worth repeating; anything else would fail the same way again.
-            network = isinstance(exc, (aiohttp.ClientError, OSError))
-            retryable = (isinstance(error, ConnectionError) and network and retry.retry_connection_errors) or (
-                isinstance(error, RequestTimeoutError) and error.deadline == "attempt" and retry.retry_timeouts
-            )
+                logger.debug(
+                    "%s attempt %d %s %s -> %s", op.id, call.attempts, op.method, _shown(url, secrets), error.message
+                )
         else:
+            status = raw.status
             if debug:
                 logger.debug(
                     "%s attempt %d %s %s -> %d in %.3fs headers=%s",
                     op.id,
-                    attempts,
+                    call.attempts,
                     op.method,
-                    url,
-                    raw.status,
-                    time.monotonic() - t0,
-                    redact_headers(send_headers, core.secret_headers),
+                    _shown(url, secrets),
+                    status,
+                    clock.monotonic() - attempt_started,
+                    redact_headers(headers, secrets.names),
                 )
-            if raw.status in op.success:
-                value = _decode(op, raw, common)
+            if status in op.success:
+                value = _decode(op, raw, call, secrets)
                 if isinstance(value, ResponseValidationError):
-                    return await fail(value)
+                    return await _fail(call, value)
                 meta = ResponseMeta(
-                    op.id, raw.status, raw.headers, attempts, time.monotonic() - started, _request_id(raw.headers)
+                    op.id,
+                    status,
+                    raw.headers,
+                    call.attempts,
+                    clock.monotonic() - call.started,
+                    _request_id(raw.headers),
                 )
                 if hooks.after_success:
-                    await _run_hooks(hooks.after_success, HookContext(op.id, core.service, attempts), meta, value)
+                    await _run_hooks(hooks.after_success, HookContext(op.id, cfg.service, call.attempts), meta, value)
                 return Ok(value, meta=meta)
-            error = _api_error(core, op, raw, common())
-            retryable = raw.status in retry.statuses
-            if retryable:
-                retry_after = parse_retry_after(raw.headers)
+            error = _api_error(core, call, raw, secrets)
+            if status in plan.retry.statuses:
+                retry_after = parse_retry_after(raw.headers, clock.wall())
 
-        if not retryable or attempts > retry.max_retries or not _retry_safe(op, prepared.model, headers):
-            return await fail(error)
-        if retry_after is not None and retry_after > retry.max_retry_after:
-            return await fail(error)
-        if waits is None:
-            waits = retry.waits()
-        wait = retry_after if retry_after is not None else next(waits)
-        if waited + wait > retry.max_total_wait:
-            return await fail(error)
-        if deadline is not None and time.monotonic() + wait >= deadline:
-            return await fail(error)
+        if not _retryable(failure, error, status, plan.retry) or core.closed_by_caller:
+            return await _fail(call, error)
+        wait = _next_wait(plan, call, waits, waited, retry_after, deadline)
+        if wait is None:
+            return await _fail(call, error)
         waited += wait
-        await asyncio.sleep(wait)
+        await clock.sleep(wait)
+
+
+def _shown(url: str, secrets: Secrets) -> str:
+    """A URL as a log line may show it: no userinfo password, no secret value."""
+    return clean_text(secrets.scrub(redact_url(url)))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
+import re
 import time
 from collections.abc import Iterator, Mapping
 
 import attrs
 import backoff
 
-__all__ = ["RetryConfig", "DEFAULT_RETRY_STATUSES", "parse_retry_after", "NO_RETRIES"]
+__all__ = ["RetryConfig", "DEFAULT_RETRY_STATUSES", "parse_retry_after"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -41,27 +44,34 @@ class RetryConfig:
             yield backoff.full_jitter(value) if self.jitter else value
 
 
-NO_RETRIES = RetryConfig(max_retries=0)
+_DELAY_SECONDS = re.compile(r"[0-9]+")
+_DECIMAL_MS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` as delay-seconds or an HTTP-date.
+
+    Only what RFC 9110 allows is read: ASCII digits or an HTTP-date for `Retry-After`, and a plain
+    non-negative decimal for `retry-after-ms`. Anything else (`nan`, `inf`, `1_0`, `-5`, `1e3`) is
+    ignored, so the normal backoff applies and a hostile header cannot stall or speed up a call.
+    """
     ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    if ms is not None and _DECIMAL_MS.fullmatch(ms.strip()):
+        value_ms = float(ms.strip()) / 1000.0
+        if math.isfinite(value_ms):
+            return value_ms
     value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if _DELAY_SECONDS.fullmatch(value):
+        seconds = float(int(value[:32]))  # 32 digits is already past any cap; keeps int() cheap
+        return seconds if math.isfinite(seconds) else None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(parsed.timestamp() - (time.time() if now is None else now), 0.0)
+    if parsed.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    delay = parsed.timestamp() - (time.time() if now is None else now)
+    return max(delay, 0.0) if math.isfinite(delay) else None

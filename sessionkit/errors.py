@@ -8,7 +8,7 @@ They subclass `Exception` so that `raise err` works where a caller prefers excep
 
 from __future__ import annotations
 
-import builtins
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
@@ -27,6 +27,7 @@ __all__ = [
     "ResponseValidationError",
     "SessionkitError",
     "UnprocessableEntityError",
+    "clean_text",
     "error_class_for_status",
 ]
 
@@ -168,6 +169,18 @@ class ResponseValidationError(SessionkitError):
         self.headers: Mapping[str, str] = headers if headers is not None else {}
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+_MAX_MESSAGE = 1000
+
+
+def clean_text(text: str) -> str:
+    """`text` made safe for one line of a message or a log: ANSI escapes removed, line breaks and
+    other control characters folded into single spaces, at most 1,000 characters."""
+    text = _CONTROL.sub(" ", _ANSI.sub("", text)).strip()
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
 def json_field(data: Any, key: str) -> Any:
     """`data[key]` when `data` is a JSON object that has it, else None."""
     return cast("Mapping[str, Any]", data).get(key) if isinstance(data, Mapping) else None
@@ -201,7 +214,3 @@ def error_class_for_status(status: int) -> type[APIError]:
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else APIError
-
-
-# Keep the builtin reachable for modules that also import ours.
-BuiltinConnectionError = builtins.ConnectionError

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import socket
 import struct
 from collections.abc import Callable, Iterator, Mapping
@@ -88,16 +89,23 @@ class Fault:
         body: Any = None,
         latency: float = 0.0,
     ) -> Fault:
-        """A 429 with `Retry-After` (seconds, or an HTTP date from a datetime) and/or `retry-after-ms`."""
+        """A 429 with `Retry-After` (seconds, or an HTTP date from a datetime) and/or `retry-after-ms`.
+
+        `Retry-After` holds whole seconds only (RFC 9110), so a fractional number of seconds is sent
+        as `retry-after-ms` beside `Retry-After` rounded up, as OpenAI-style servers do. A string is
+        sent exactly as given (to test hostile values).
+        """
         headers: dict[str, str] = {}
         if isinstance(retry_after, datetime):
             headers["Retry-After"] = email.utils.format_datetime(retry_after, usegmt=True)
         elif isinstance(retry_after, float | int):
-            headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
+            headers["Retry-After"] = str(math.ceil(retry_after))
+            if not float(retry_after).is_integer() and retry_after_ms is None:
+                retry_after_ms = retry_after * 1000
         elif retry_after is not None:
             headers["Retry-After"] = retry_after
         if retry_after_ms is not None:
-            headers["retry-after-ms"] = str(retry_after_ms)
+            headers["retry-after-ms"] = f"{retry_after_ms:g}"
         return cls("status", 429, body, headers, latency)
 
     @classmethod

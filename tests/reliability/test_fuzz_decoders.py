@@ -22,12 +22,15 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from sessionkit import APIError, Operation, ResponseValidationError, SessionkitError, Unset
-from sessionkit._pipeline import _api_error, _decode, _Raw
+from sessionkit._pipeline import _api_error, _Call, _decode
+from sessionkit._secrets import Secrets
+from sessionkit._transport import Raw
 
 from .services import SERVICES, Service
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-COMMON: dict[str, Any] = {"operation_id": "fuzz", "attempts": 1, "elapsed": 0.0}
+CALL_CONFIG = SERVICES[0].make_core("http://127.0.0.1:1").config
+NO_SECRETS = Secrets(())
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
 DECODED = [(s, op) for s in SERVICES for op in s.operations if op.response is not None]
@@ -106,7 +109,7 @@ def _shaped(tp: Any, depth: int, noise: bool) -> st.SearchStrategy[Any]:
 
 
 def decode(op: Operation[Any, Any], body: bytes) -> Any:
-    return _decode(op, _Raw(200, "OK", NO_HEADERS, body), lambda: dict(COMMON))
+    return _decode(op, Raw(200, "OK", NO_HEADERS, body), _Call(CALL_CONFIG, op), NO_SECRETS)
 
 
 def assert_value_or_validation_error(op: Operation[Any, Any], outcome: Any) -> None:
@@ -187,7 +190,7 @@ CLASSIFIERS = [(s.make_core("http://127.0.0.1:1"), op) for s, op in ALL_OPS]
 )
 def test_any_failing_status_and_body_classify_to_an_api_error(status: int, body: bytes) -> None:
     for core, op in CLASSIFIERS:
-        error = _api_error(core, op, _Raw(status, "Whatever", NO_HEADERS, body), dict(COMMON))
+        error = _api_error(core, _Call(core.config, op), Raw(status, "Whatever", NO_HEADERS, body), core.config.secrets)
         assert isinstance(error, APIError), (op.id, repr(error))
         assert error.status == status
         assert isinstance(str(error), str)

@@ -84,7 +84,8 @@ async def test_rate_limited_retry_after_forms(fake_mix: FakeMix, raw_http: aioht
     replies = [await fetch(raw_http, "GET", f"{fake_mix.url}/api/sessions") for _ in range(4)]
     assert {r.status for r in replies} == {429}
     assert replies[0].json()["error"] == {"code": 429, "message": "Too Many Requests", "type": "internal_error"}
-    assert [r.headers.get("Retry-After") for r in replies[:2]] == ["2", "0.5"]
+    assert [r.headers.get("Retry-After") for r in replies[:2]] == ["2", "1"]  # whole seconds, as RFC 9110 says
+    assert replies[1].headers["retry-after-ms"] == "500"
     assert replies[2].headers["Retry-After"].endswith(" GMT")
     assert replies[3].headers["retry-after-ms"] == "250"
     assert "Retry-After" not in replies[3].headers

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aioresponses import aioresponses
 
-from sessionkit import Ok
+from sessionkit import Err, InvalidRequestError, Ok
 from sessionkit._logging import logger as sessionkit_logger
 from sessionkit._logging import setup_logging
 from sessionkit.jupyter import JupyterCore, sessions_get, sessions_list
@@ -56,20 +56,24 @@ async def test_the_pool_is_created_on_first_use_inside_the_running_loop(http: ai
     assert session.closed
 
 
-async def test_aclose_twice_is_safe_and_the_core_reopens(http: aioresponses) -> None:
+async def test_aclose_twice_is_safe_and_the_core_stays_closed_until_entered_again(http: aioresponses) -> None:
     http.get(BASE + "/api/sessions", payload=[], repeat=True)
     core = JupyterCore(server_url=BASE, token=TOKEN)
-    await core.aclose()  # never opened
     assert await sessions_list(core) == Ok([])
     first = core._session
     await core.aclose()
     await core.aclose()
     assert first is not None
     assert first.closed
-    assert await sessions_list(core) == Ok([])
-    assert core._session is not None
-    assert core._session is not first
-    await core.aclose()
+    assert core.closed
+    closed = await sessions_list(core)
+    assert isinstance(closed, Err)
+    assert isinstance(closed.error, InvalidRequestError)
+    assert "closed" in closed.error.message
+    assert core._session is None, "a call on a closed core must not reopen its pool"
+    async with core:  # entering it again is the one way to reopen it
+        assert await sessions_list(core) == Ok([])
+        assert core._session is not first
     assert core.closed
 
 
