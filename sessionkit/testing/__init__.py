@@ -25,9 +25,13 @@ service's auth, status codes, error bodies and quirks, a request log and scripte
 Every fake has `url`, `start()`/`stop()` (or `async with`), `sessions` (a `SessionStore`),
 `requests` (`RecordedRequest` list), `faults` (`FaultQueue`), `reset()`, and `seed_sessions(n)`
 (all but Log10); Orq, Mix and Devin also have `populate(n)` for a large, lazily built population.
+
+`FakeClock` gives a core (`clock=`) or a batch virtual time, so retries and deadlines are tested
+without waiting.
 """
 
 from ._server import FakeServer, Fault, FaultKind, FaultQueue, RecordedRequest, SessionStore
+from .clock import FakeClock
 from .devin import FakeDevin
 from .jupyter import FakeJupyter
 from .log10 import FakeLog10
@@ -35,6 +39,7 @@ from .mix import FakeMix
 from .orq import FakeOrq
 
 __all__ = [
+    "FakeClock",
     "FakeDevin",
     "FakeJupyter",
     "FakeLog10",
