@@ -282,8 +282,10 @@ def _abandon(session: aiohttp.ClientSession) -> None:
     connector = session.connector
     session.detach()
     if connector is not None:
-        with contextlib.suppress(RuntimeError):
-            connector.close()
+        # `_close` is aiohttp's synchronous part of `close()`; on a closed loop it only marks the
+        # connector closed, which is all that can be done there.
+        with contextlib.suppress(Exception):
+            connector._close()  # pyright: ignore[reportPrivateUsage, reportUnusedCallResult]
 
 
 def env(name: str) -> str | None:

@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import json
 import re
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode
@@ -381,8 +382,19 @@ def _retryable(exc: BaseException | None, error: SessionkitError, status: int, r
     if isinstance(error, RequestTimeoutError):
         return error.deadline == "attempt" and retry.retry_timeouts
     # Only what the network does is worth repeating; anything else would fail the same way again.
-    network = isinstance(exc, (aiohttp.ClientError, OSError))
+    # A name that does not exist will not exist a second later; a resolver that failed may recover.
+    network = isinstance(exc, (aiohttp.ClientError, OSError)) and not _unknown_host(exc)
     return isinstance(error, ConnectionError) and network and retry.retry_connection_errors
+
+
+_NO_SUCH_NAME = frozenset(
+    code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    os_error = getattr(exc, "os_error", None)
+    return isinstance(os_error, socket.gaierror) and os_error.errno in _NO_SUCH_NAME
 
 
 def _next_wait(
