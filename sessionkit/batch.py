@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import attrs
 
+from ._clock import SYSTEM_CLOCK, Clock
 from .result import Err, Ok, Result
 
 __all__ = ["BatchProgress", "batch", "batch_iter"]
@@ -59,19 +60,19 @@ class _Spacer:
     starts.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, clock: Clock) -> None:
         self._interval = 1.0 / rate
         self._next = 0.0
+        self._clock = clock
         self._lock = asyncio.Lock()  # FIFO: callers start in the order they asked
 
     async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
         async with self._lock:
-            slot = max(loop.time(), self._next)
+            now = self._clock.monotonic()
+            slot = max(now, self._next)
             self._next = slot + self._interval
-            delay = slot - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if slot > now:
+                await self._clock.sleep(slot - now)
 
 
 async def _call(
@@ -115,6 +116,7 @@ async def batch_iter(
     concurrency: int = 16,
     rate_limit: float | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    clock: Clock | None = None,
     **call_kwargs: Any,
 ) -> AsyncGenerator[tuple[int, Result[T, E | Exception]], None]:
     """Yield `(index, result)` for every input, in completion order, each index exactly once.
@@ -122,9 +124,10 @@ async def batch_iter(
     `fn(item, **call_kwargs)` is called for each input with at most `concurrency` calls in flight
     and, with `rate_limit`, at most that many call starts per second. Closing the iterator early
     (`break` inside `contextlib.aclosing(...)`) or cancelling its consumer cancels the calls in flight.
+    `clock` (for tests: `sessionkit.testing.FakeClock`) is what the rate limit reads and sleeps on.
     """
     _check(concurrency, rate_limit)
-    spacer = _Spacer(rate_limit) if rate_limit is not None else None
+    spacer = _Spacer(rate_limit, clock or SYSTEM_CLOCK) if rate_limit is not None else None
     source: Iterator[X] | AsyncIterator[X] = aiter(inputs) if isinstance(inputs, AsyncIterable) else iter(inputs)
     total = len(inputs) if isinstance(inputs, Sized) else None
     running: dict[asyncio.Task[Result[T, E | Exception]], int] = {}
@@ -176,6 +179,7 @@ async def batch(
     concurrency: int = 16,
     rate_limit: float | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    clock: Clock | None = None,
     **call_kwargs: Any,
 ) -> list[Result[T, E | Exception]]:
     """Call `fn(item, **call_kwargs)` for every input; the results come back in input order.
@@ -183,7 +187,9 @@ async def batch(
     See `batch_iter` for the concurrency, rate-limit and progress options.
     """
     results: dict[int, Result[T, E | Exception]] = {}
-    stream = batch_iter(fn, inputs, concurrency=concurrency, rate_limit=rate_limit, progress=progress, **call_kwargs)
+    stream = batch_iter(
+        fn, inputs, concurrency=concurrency, rate_limit=rate_limit, progress=progress, clock=clock, **call_kwargs
+    )
     async with contextlib.aclosing(stream):
         async for index, result in stream:
             results[index] = result

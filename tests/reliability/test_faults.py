@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import email.utils
 import json
-import math
 import socket
-import time
 from typing import Any
 
 import pytest
@@ -48,6 +46,7 @@ from sessionkit import (
     Timeout,
 )
 from sessionkit.jupyter import JupyterCore, Session, sessions_create, sessions_get, sessions_update
+from sessionkit.testing import FakeClock
 
 from .conftest import SESSION_JSON, CoreFactory
 from .fault_server import (
@@ -151,11 +150,9 @@ async def test_headers_slower_than_attempt_timeout_is_attempt_timeout(jupyter_co
         FaultServer(default=slow_headers(2.0, OK)) as srv,
         jupyter_core(srv.url, timeout=Timeout(attempt=0.2), retries=0) as core,
     ):
-        started = time.monotonic()
         error = err_of(await get(core), RequestTimeoutError)
     assert error.deadline == "attempt"
     assert error.attempts == 1
-    assert time.monotonic() - started < 1.5
 
 
 async def test_slow_headers_once_is_retried_to_ok(jupyter_core: CoreFactory) -> None:
@@ -198,47 +195,43 @@ async def test_503_on_an_unsafe_patch_is_not_retried(jupyter_core: CoreFactory) 
         assert err_of(await patch(core), InternalServerError).attempts == 1
 
 
-def _http_date_in(seconds: int) -> str:
-    """An HTTP date between `seconds - 1` and `seconds` ahead (dates have whole-second resolution)."""
-    return email.utils.formatdate(math.ceil(time.time()) + seconds - 1, usegmt=True)
-
+WALL = 1_700_000_000  # the FakeClock's wall time, so an HTTP date means an exact wait
 
 RETRY_AFTER = {
-    "seconds": lambda: (("Retry-After", "1"), 0.9),
-    "http-date": lambda: (("Retry-After", _http_date_in(2)), 0.9),
-    "retry-after-ms": lambda: (("retry-after-ms", "300"), 0.25),
+    "seconds": (("Retry-After", "1"), 1.0),
+    "http-date": (("Retry-After", email.utils.formatdate(WALL + 2, usegmt=True)), 2.0),
+    "retry-after-ms": (("retry-after-ms", "300"), 0.3),
 }
 
 
 @pytest.mark.parametrize("form", RETRY_AFTER.values(), ids=RETRY_AFTER.keys())
 async def test_429_retry_after_is_honoured_then_ok(form: Any, jupyter_core: CoreFactory) -> None:
-    header, at_least = form()
+    header, wait = form
     limited = json_body({"message": "slow down"}, 429, headers=[header])
-    async with FaultServer(default=OK).then(limited) as srv, jupyter_core(srv.url) as core:
-        started = time.monotonic()
+    clock = FakeClock(wall_start=WALL)
+    async with FaultServer(default=OK).then(limited) as srv, jupyter_core(srv.url, clock=clock) as core:
         ok_of(await get(core), attempts=2)
-    # FAST_RETRY's own backoff is 1 ms, so the elapsed time shows the server's wait was used.
-    assert time.monotonic() - started >= at_least
+    assert clock.sleeps == [pytest.approx(wait)], "the server's wait, not FAST_RETRY's 1 ms backoff"
 
 
 @pytest.mark.parametrize("form", RETRY_AFTER.values(), ids=RETRY_AFTER.keys())
 async def test_429_without_retries_reports_the_wait(form: Any, jupyter_core: CoreFactory) -> None:
-    header, at_least = form()
+    header, wait = form
     limited = json_body({"message": "slow down"}, 429, headers=[header])
-    async with FaultServer(default=limited) as srv, jupyter_core(srv.url, retries=0) as core:
+    clock = FakeClock(wall_start=WALL)
+    async with FaultServer(default=limited) as srv, jupyter_core(srv.url, retries=0, clock=clock) as core:
         error = err_of(await get(core), RateLimitError)
     assert error.status == 429
-    assert error.retry_after is not None
-    assert at_least <= error.retry_after <= 2.0
+    assert error.retry_after == pytest.approx(wait)
 
 
 async def test_429_retry_after_above_the_cap_fails_at_once(jupyter_core: CoreFactory) -> None:
     limited = json_body({}, 429, headers=[("Retry-After", "120")])
-    async with FaultServer(default=limited) as srv, jupyter_core(srv.url) as core:
-        started = time.monotonic()
+    clock = FakeClock()
+    async with FaultServer(default=limited) as srv, jupyter_core(srv.url, clock=clock) as core:
         error = err_of(await get(core), RateLimitError)
     assert (error.retry_after, error.attempts) == (120.0, 1)
-    assert time.monotonic() - started < 1.0
+    assert clock.sleeps == []
 
 
 # --- bodies that do not decode ----------------------------------------------------------------

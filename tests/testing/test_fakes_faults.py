@@ -113,12 +113,11 @@ async def test_delay_then_normal_answer_and_latency_on_a_status(
 
 
 async def test_delay_beyond_a_client_timeout(fake_mix: FakeMix, raw_http: aiohttp.ClientSession) -> None:
-    fake_mix.faults.push(Fault.delay(5))
+    fake_mix.faults.push(Fault.delay(3600))
     with pytest.raises(asyncio.TimeoutError):
         await fetch(raw_http, "GET", f"{fake_mix.url}/api/sessions", timeout=aiohttp.ClientTimeout(total=0.2))
-    started = time.monotonic()
-    await fake_mix.stop()  # the abandoned handler must not hold the shutdown
-    assert time.monotonic() - started < 2
+    # The abandoned handler must not hold the shutdown: an hour's delay would trip the guard.
+    await asyncio.wait_for(fake_mix.stop(), 60)
 
 
 async def test_reset_closes_the_connection_without_an_answer(

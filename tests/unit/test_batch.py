@@ -12,6 +12,7 @@ import pytest
 
 from sessionkit.batch import BatchProgress, batch, batch_iter
 from sessionkit.result import Err, Ok, Result
+from sessionkit.testing import FakeClock
 
 
 class Tracker:
@@ -117,23 +118,37 @@ async def test_async_iterable_inputs_and_call_kwargs() -> None:
 
 
 async def test_rate_limit_spaces_call_starts() -> None:
-    loop = asyncio.get_running_loop()
+    clock = FakeClock()
     starts: list[float] = []
 
     async def stamp(item: int) -> Ok[int]:
-        starts.append(loop.time())
+        starts.append(clock.monotonic())
         return Ok(item)
 
     rate, n = 50.0, 60
-    results = await batch(stamp, range(n), concurrency=n, rate_limit=rate)
+    results = await batch(stamp, range(n), concurrency=n, rate_limit=rate, clock=clock)
     assert results == [Ok(i) for i in range(n)]
-    span = starts[-1] - starts[0]
-    expected = (n - 1) / rate  # 1.18 s
-    assert abs(span - expected) <= 0.1 * expected, (span, expected)
+    assert starts == pytest.approx([starts[0] + i / rate for i in range(n)]), "one start every 1 / rate s"
     # Never a burst either: any half-second window holds at most rate / 2 + 1 starts.
     window = 0.5
     busiest = max(sum(1 for t in starts if s <= t < s + window) for s in starts)
     assert busiest <= rate * window + 1, busiest
+
+
+async def test_rate_limit_restarts_from_now_after_a_stall() -> None:
+    clock = FakeClock()
+    starts: list[float] = []
+
+    async def stamp(item: int) -> Ok[int]:
+        starts.append(clock.monotonic())
+        if item == 4:
+            clock.advance(10.0)  # a slow call: the schedule must not catch up with a burst
+        return Ok(item)
+
+    await batch(stamp, range(8), concurrency=1, rate_limit=10.0, clock=clock)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps[4] == pytest.approx(10.0)
+    assert gaps[5:] == pytest.approx([0.1, 0.1])
 
 
 async def test_progress_reports_every_completion() -> None:
