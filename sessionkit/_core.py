@@ -30,6 +30,7 @@ from ._options import (
     resolve_timeout,
 )
 from ._pipeline import Operation, execute
+from ._proxy import NO_PROXIES, Proxies
 from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
 from .errors import APIError, SessionkitError, error_class_for_status
@@ -70,6 +71,7 @@ class CoreConfig:
     max_response_bytes: int
     hooks: Hooks
     clock: Clock
+    proxies: Proxies
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
 
 
@@ -152,6 +154,7 @@ class BaseCore:
             max_response_bytes=max_response_bytes,
             hooks=self.hooks,
             clock=clock or SYSTEM_CLOCK,
+            proxies=Proxies.from_env() if trust_env else NO_PROXIES,
             problem=problem,
         )
         self._warn_plain_http()
@@ -212,7 +215,6 @@ class BaseCore:
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None),
                 skip_auto_headers=("User-Agent",),
-                trust_env=self.trust_env,
             )
             # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
             # loop owns that decision, so `max_retries=0` means exactly one request on the wire.

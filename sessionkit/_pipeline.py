@@ -481,6 +481,7 @@ async def execute(
             clock,
             cfg.max_response_bytes,
             secrets.names,
+            cfg.proxies,
         )
         failure: BaseException | None = None
         status = 0

@@ -11,6 +11,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._clock import Clock
+from ._proxy import Proxies
 
 __all__ = ["Attempt", "Raw", "TooManyRedirectsError", "send_attempt"]
 
@@ -53,6 +54,7 @@ class Attempt:
     clock: Clock
     max_bytes: int
     secret_names: frozenset[str]
+    proxies: Proxies
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,8 +80,19 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
             if remaining <= 0:
                 raise TimeoutError("the attempt's deadline passed while following redirects")
             timeout = client_timeout(remaining, attempt.connect)
+        proxy, proxy_headers = attempt.proxies.for_url(url.scheme, url.host or "") if attempt.proxies else (None, None)
+        sent = headers
+        if proxy_headers and url.scheme == "http":  # no CONNECT: the proxy reads the request's own headers
+            sent = {**headers, **proxy_headers}
         async with session.request(
-            method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+            method,
+            url,
+            headers=sent,
+            data=body,
+            timeout=timeout,
+            allow_redirects=False,
+            proxy=proxy,
+            proxy_headers=proxy_headers,
         ) as resp:
             location = resp.headers.get("Location")
             if resp.status not in _REDIRECTS or not location:

@@ -256,6 +256,17 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.Monke
     assert proxy.requests[0].target == "http://api.example.invalid:8888/api/sessions"
 
 
+async def test_proxy_credentials_become_proxy_authorization(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with FaultServer(default=json_body([])) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:pa55word@"))
+        with pytest.warns(UserWarning, match="plain http"):
+            core = JupyterCore(server_url="http://api.example.invalid", token="tok-secret", retries=0)
+        async with core:
+            assert await sessions_list(core) == Ok([])
+    assert proxy.requests[0].header("Proxy-Authorization") == "Basic dXNlcjpwYTU1d29yZA=="
+    assert proxy.requests[0].header("Authorization") == "token tok-secret"
+
+
 async def test_no_proxy_and_trust_env_false_bypass_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     async with FaultServer(default=json_body([])) as proxy, FaultServer(default=json_body([])) as direct:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
