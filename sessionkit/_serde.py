@@ -6,6 +6,7 @@ used after a failure, to name the field path in the error.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import json
 import re
@@ -19,8 +20,10 @@ from typing import Any, Final, TypeVar, Union, cast
 import attrs
 import cattrs
 from cattrs.cols import is_mutable_sequence, list_structure_factory
+from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 __all__ = ["UNSET", "OpenEnum", "Unset", "wire", "structure", "unstructure", "StructureFailure", "dumps"]
 
@@ -165,20 +168,6 @@ def _is_plain_optional(tp: Any) -> bool:
     )
 
 
-def _accepting_python_names(fn: Callable[[Any, Any], Any], cls: type[Any]) -> Callable[[Any, Any], Any]:
-    aliases = {a.name: a.metadata["wire"] for a in attrs.fields(cls) if "wire" in a.metadata}
-    if not aliases:
-        return fn
-
-    def structure(data: Any, tp: Any) -> Any:
-        if isinstance(data, dict) and any(k in data for k in aliases):
-            given = cast("dict[str, Any]", data)
-            data = {aliases.get(k, k) if aliases.get(k, k) not in given else k: v for k, v in given.items()}
-        return fn(data, tp)
-
-    return structure
-
-
 def _objects_only(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     # cattrs would read a list or a string as an object with every field missing (`"path" in []`).
     def structure(data: Any, tp: Any) -> Any:
@@ -226,8 +215,9 @@ def _structure_open_enum(value: Any, tp: Any) -> Any:
     return member if member is not None else tp(value)
 
 
-def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
+    # A request is read strictly, by Python names; a response leniently (unknown fields ignored).
+    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=request)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
@@ -240,10 +230,11 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
     conv.register_structure_hook_func(lambda tp: tp is Any, _structure_any)  # 3.10: Any is no class
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-        overrides = {a.name: override(rename=a.metadata["wire"]) for a in attrs.fields(cls) if "wire" in a.metadata}
-        fn = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
-        if accept_python_names:
-            fn = _accepting_python_names(fn, cls)
+        fields = attrs.fields(cls)
+        overrides = (
+            {} if request else {a.name: override(rename=a.metadata["wire"]) for a in fields if "wire" in a.metadata}
+        )
+        fn = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=request, **overrides)  # type: ignore[arg-type]
         if not detailed and any(a.default is attrs.NOTHING for a in attrs.fields(cls)):
             # Reading a required field of a list or string raises TypeError, which sends the fast
             # path to the detailed converter; only all-optional models need the check up front.
@@ -334,7 +325,7 @@ def _make_converter(detailed: bool, accept_python_names: bool = False) -> cattrs
 
 _fast = _make_converter(detailed=False)
 _detailed = _make_converter(detailed=True)
-_request = _make_converter(detailed=True, accept_python_names=True)
+_request = _make_converter(detailed=True, request=True)
 
 
 def _first_failure(exc: BaseException) -> StructureFailure:
@@ -411,14 +402,53 @@ def structure(data: Any, tp: type[T]) -> T:
 
 
 def structure_request(data: Any, tp: type[T]) -> T:
-    """Structure a caller's mapping, which may use wire or Python field names."""
+    """Structure a caller's mapping, strictly: Python field names at every depth, no unknown key."""
     if attrs.has(tp) and not isinstance(data, dict):
         raise StructureFailure(f"expected a mapping, got {type(data).__name__}", "$")
     try:
         value: T = _request.structure(data, tp)
     except Exception as exc:
-        raise _first_failure(exc) from exc
+        messages = (
+            cattrs.transform_error(exc, format_exception=_request_reason)
+            if isinstance(exc, cattrs.BaseValidationError)
+            else [str(exc)]
+        )
+        # An unknown key explains a missing one ("messageIndex" for "message_index"): name it first.
+        messages.sort(key=lambda m: _KEY_SEP not in m)
+        first = messages[0] if messages else str(exc)
+        reason, sep, path = first.rpartition(" @ ")
+        if not sep:
+            reason, path = first, "$"
+        key, _, reason = reason.partition(_KEY_SEP) if _KEY_SEP in reason else ("", "", reason)
+        raise StructureFailure(reason, f"{path}.{key}" if key else path) from None
     return value
+
+
+_KEY_SEP = "\x00"
+
+
+def _request_reason(exc: BaseException, tp: Any) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        key = sorted(exc.extra_fields)[0]
+        more = len(exc.extra_fields) - 1
+        hint = suggest_field(exc.cl, key)
+        reason = f"unknown key {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+        return key + _KEY_SEP + reason + (f"; and {more} more unknown key(s)" if more else "")
+    return format_exception(exc, tp)
+
+
+def suggest_field(cls: type[Any], key: str) -> str | None:
+    """The field of `cls` a misspelled or wire-spelled `key` most likely meant."""
+    fields = attrs.fields(cls)
+    names = [a.name for a in fields]
+    by_wire = {a.metadata["wire"]: a.name for a in fields if "wire" in a.metadata}
+    if key in by_wire:
+        return by_wire[key]
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower().replace("-", "_")
+    if snake in names:
+        return snake
+    close = difflib.get_close_matches(snake, names, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def unstructure(value: Any) -> Any:

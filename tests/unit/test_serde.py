@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -69,12 +70,27 @@ def test_unknown_keys_are_ignored() -> None:
     assert structure({"_id": "a", "surprise": {"x": 1}}, Item) == Item(id="a")
 
 
-def test_requests_accept_python_or_wire_names() -> None:
+def test_requests_take_python_names_only() -> None:
     assert structure_request({"id": "a", "label": "L"}, Item) == Item(id="a", label="L")
-    assert structure_request({"_id": "a", "display_name": "L"}, Item) == Item(id="a", label="L")
+    with pytest.raises(StructureFailure) as info:
+        structure_request({"_id": "a", "display_name": "L"}, Item)
+    assert info.value.path == "$._id"
+    assert info.value.reason.startswith("unknown key '_id' (did you mean 'id'?)")
     with pytest.raises(StructureFailure) as info:
         structure_request(["a"], Item)
     assert info.value.path == "$"
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("lable", "label"), ("display_name", "label"), ("Label", "label"), ("noet", "note"), ("zzz", None)],
+)
+def test_an_unknown_request_key_is_named_with_the_closest_field(key: str, hint: str | None) -> None:
+    with pytest.raises(StructureFailure) as info:
+        structure_request({"id": "a", key: "x"}, Item)
+    assert info.value.path == f"$.{key}"
+    expected = f"unknown key {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+    assert info.value.reason == expected
 
 
 def test_dumps_is_compact_utf8_json() -> None:
@@ -206,7 +222,7 @@ def test_failures_name_the_field_path(data: Any, path: str) -> None:
     assert info.value.path == path
     assert info.value.reason
     with pytest.raises(StructureFailure) as again:
-        structure_request(data, Box)
+        structure_request(json.loads(json.dumps(data).replace('"_id"', '"id"')), Box)  # requests: Python names
     assert again.value.path == path
 
 
