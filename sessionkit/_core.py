@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
+from typing_extensions import TypedDict
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._hooks import Hooks
@@ -33,10 +34,11 @@ from ._pipeline import Operation, execute
 from ._proxy import NO_PROXIES, Proxies
 from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
+from ._transport import ACCEPT_ENCODING
 from .errors import APIError, SessionkitError, error_class_for_status
 from .result import Result
 
-__all__ = ["BaseCore", "CoreConfig", "VERSION"]
+__all__ = ["BaseCore", "CoreConfig", "CoreOptions", "VERSION"]
 
 VERSION = "0.1.0"
 T = TypeVar("T")
@@ -55,6 +57,23 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class CoreOptions(TypedDict, total=False):
+    """The keyword options every core takes (see `BaseCore`); a service core adds its credentials."""
+
+    timeout: Timeout | float | None
+    retries: RetryConfig | int | None
+    max_connections: int
+    max_connections_per_host: int
+    headers: Mapping[str, str] | None
+    secret_headers: Iterable[str]
+    hooks: Hooks | None
+    verify_ssl: bool | ssl.SSLContext
+    trust_env: bool
+    max_response_bytes: int
+    session: aiohttp.ClientSession | None
+    clock: Clock | None
 
 
 @attrs.frozen
@@ -135,6 +154,7 @@ class BaseCore:
         self._warned_unclosed = False
         base = {
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": f"sessionkit-python/{VERSION} ({self.service})",
             **self.extra_headers,
             **self.auth_headers(),
@@ -215,6 +235,7 @@ class BaseCore:
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None),
                 skip_auto_headers=("User-Agent",),
+                auto_decompress=False,  # the transport inflates within the size cap itself
             )
             # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
             # loop owns that decision, so `max_retries=0` means exactly one request on the wire.

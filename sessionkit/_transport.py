@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Mapping
 
 import aiohttp
@@ -118,18 +119,67 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
 
 
 async def _read(resp: aiohttp.ClientResponse, limit: int, note: str = "") -> Raw:
-    """The body, capped at `limit` bytes *after* decompression, so a gzip bomb cannot inflate past it."""
+    """The body, capped at `limit` bytes *after* decompression, so a gzip bomb cannot inflate past it.
+
+    The pool reads bodies raw (`auto_decompress=False`): aiohttp before 3.14 inflates each network
+    chunk whole, so the cap is enforced here, in bounded steps, on every aiohttp version.
+    """
     status, reason, headers = resp.status, resp.reason or "", resp.headers
+    encoding = headers.get("Content-Encoding", "").strip().lower()
     length = resp.content_length
     if length is not None and length > limit:
         return Raw(status, reason, headers, b"", too_large=True, note=note)
-    if length is not None and "Content-Encoding" not in headers:
+    if encoding in ("", "identity") and length is not None:
         return Raw(status, reason, headers, await resp.read(), note=note)  # exactly `length` bytes
+    inflate = _Inflater(encoding, limit) if encoding in _INFLATABLE else None
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(_CHUNK):
+        if inflate is not None:
+            chunk = inflate.feed(chunk)
+            if chunk is None:
+                return Raw(status, reason, headers, b"", too_large=True, note=note)
         size += len(chunk)
         if size > limit:
             return Raw(status, reason, headers, b"", too_large=True, note=note)
         chunks.append(chunk)
+    if inflate is not None:
+        tail = inflate.finish()
+        if tail is None or size + len(tail) > limit:
+            return Raw(status, reason, headers, b"", too_large=True, note=note)
+        chunks.append(tail)
     return Raw(status, reason, headers, b"".join(chunks), note=note)
+
+
+_INFLATABLE = frozenset({"gzip", "x-gzip", "deflate"})
+ACCEPT_ENCODING = "gzip, deflate"  # what `_Inflater` reads; aiohttp would add "br" when Brotli is installed
+
+
+class _Inflater:
+    """gzip or deflate (zlib-wrapped, or raw as some servers send it) inflated at most `limit` bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self._zlib = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        self._raw_fallback = encoding == "deflate"
+        self._left = limit + 1  # one byte more than allowed tells "too large" from "exactly full"
+
+    def feed(self, data: bytes) -> bytes | None:
+        """The inflated bytes of `data`, or None once the output passes the limit."""
+        try:
+            out = self._zlib.decompress(data, self._left)
+        except zlib.error:
+            if not self._raw_fallback:
+                raise aiohttp.ClientPayloadError("the body is not valid gzip or deflate") from None
+            self._raw_fallback = False
+            self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+            return self.feed(data)
+        self._raw_fallback = False
+        self._left -= len(out)
+        if self._left <= 0 or self._zlib.unconsumed_tail:
+            return None
+        return out
+
+    def finish(self) -> bytes | None:
+        out = self._zlib.flush()
+        self._left -= len(out)
+        return None if self._left <= 0 else out

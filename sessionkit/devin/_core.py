@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
-from .._core import BaseCore, env
+from .._core import BaseCore, CoreOptions, env
 
 
 class DevinCore(BaseCore):
@@ -13,9 +13,11 @@ class DevinCore(BaseCore):
     service = "devin"
     default_server_url = "https://api.devin.ai"
 
-    def __init__(self, api_key: str | None = None, *, server_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, api_key: str | None = None, *, server_url: str | None = None, **options: Unpack[CoreOptions]
+    ) -> None:
         self._api_key = api_key if api_key is not None else env("DEVIN_API_KEY")
-        super().__init__(server_url=server_url, **kwargs)
+        super().__init__(server_url=server_url, **options)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}

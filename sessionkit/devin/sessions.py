@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .._pipeline import Operation, RequestOptions
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
 from .errors import DEVIN_ERRORS
 from .models import CreateSessionRequest, CreateSessionResponse, GetSessionRequest, Session
+from .params import CreateSessionRequestParams, GetSessionRequestParams
 
 __all__ = ["sessions_create", "sessions_get"]
 
@@ -51,7 +49,7 @@ GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
 
 async def sessions_create(
     core: DevinCore,
-    request: CreateSessionRequest | Mapping[str, Any] | None = None,
+    request: CreateSessionRequest | CreateSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[CreateSessionResponse, SessionkitError]:
@@ -61,7 +59,7 @@ async def sessions_create(
 
 async def sessions_get(
     core: DevinCore,
-    request: GetSessionRequest | Mapping[str, Any] | None = None,
+    request: GetSessionRequest | GetSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
-from .._core import BaseCore, env
+from .._core import BaseCore, CoreOptions, env
 
 
 class JupyterCore(BaseCore):
@@ -13,9 +13,9 @@ class JupyterCore(BaseCore):
     service = "jupyter"
     default_server_url = "http://localhost:8888"
 
-    def __init__(self, server_url: str | None = None, token: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, server_url: str | None = None, token: str | None = None, **options: Unpack[CoreOptions]) -> None:
         self._token = token if token is not None else env("JUPYTER_TOKEN")
-        super().__init__(server_url=server_url, **kwargs)
+        super().__init__(server_url=server_url, **options)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self._token}"} if self._token else {}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .._pipeline import Operation, RequestOptions
 from ..errors import SessionkitError
 from ..result import Result
@@ -15,6 +12,12 @@ from .models import (
     GetSessionRequest,
     Session,
     UpdateSessionRequest,
+)
+from .params import (
+    CreateSessionRequestParams,
+    DeleteSessionRequestParams,
+    GetSessionRequestParams,
+    UpdateSessionRequestParams,
 )
 
 __all__ = ["sessions_create", "sessions_list", "sessions_get", "sessions_update", "sessions_delete"]
@@ -63,7 +66,7 @@ DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
 
 async def sessions_create(
     core: JupyterCore,
-    request: CreateSessionRequest | Mapping[str, Any] | None = None,
+    request: CreateSessionRequest | CreateSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
@@ -80,7 +83,7 @@ async def sessions_list(
 
 async def sessions_get(
     core: JupyterCore,
-    request: GetSessionRequest | Mapping[str, Any] | None = None,
+    request: GetSessionRequest | GetSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
@@ -90,7 +93,7 @@ async def sessions_get(
 
 async def sessions_update(
     core: JupyterCore,
-    request: UpdateSessionRequest | Mapping[str, Any] | None = None,
+    request: UpdateSessionRequest | UpdateSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
@@ -100,7 +103,7 @@ async def sessions_update(
 
 async def sessions_delete(
     core: JupyterCore,
-    request: DeleteSessionRequest | Mapping[str, Any] | None = None,
+    request: DeleteSessionRequest | DeleteSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:

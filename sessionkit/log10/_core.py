@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing_extensions import Unpack
 
-from .._core import BaseCore, env
+from .._core import BaseCore, CoreOptions, env
 
 ORGANIZATION_HEADER = "X-Log10-Organization"
 
@@ -26,14 +25,13 @@ class Log10Core(BaseCore):
         organization: str | None = None,
         *,
         server_url: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
+        **options: Unpack[CoreOptions],
     ) -> None:
         self._token = token if token is not None else env("LOG10_TOKEN")
         self.organization = organization or env("LOG10_ORG_ID")
         if self.organization:
-            headers = {ORGANIZATION_HEADER: self.organization, **(headers or {})}
-        super().__init__(server_url=server_url, headers=headers, **kwargs)
+            options["headers"] = {ORGANIZATION_HEADER: self.organization, **(options.get("headers") or {})}
+        super().__init__(server_url=server_url, **options)
 
     def auth_headers(self) -> dict[str, str]:
         return {"X-Log10-Token": self._token} if self._token else {}

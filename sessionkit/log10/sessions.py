@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 from .._pipeline import Operation, RequestOptions
@@ -11,6 +10,7 @@ from ..errors import SessionkitError
 from ..result import Result
 from ._core import ORGANIZATION_HEADER, Log10Core
 from .models import CreateSessionRequest
+from .params import CreateSessionRequestParams
 
 __all__ = ["sessions_create"]
 
@@ -39,7 +39,7 @@ CREATE_SESSION: Operation[CreateSessionRequest, str] = Operation(
 
 async def sessions_create(
     core: Log10Core,
-    request: CreateSessionRequest | Mapping[str, Any] | None = None,
+    request: CreateSessionRequest | CreateSessionRequestParams | None = None,
     *,
     options: RequestOptions | None = None,
 ) -> Result[str, SessionkitError]:

@@ -7,7 +7,6 @@ become `RESTResponseError` or `MixDefaultError` subclasses (see `sessionkit.mix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
@@ -23,6 +22,13 @@ from .models import (
     GetSessionRequest,
     ListSessionsRequest,
     SessionData,
+)
+from .params import (
+    CreateSessionRequestParams,
+    DeleteSessionRequestParams,
+    ForkSessionRequestParams,
+    GetSessionRequestParams,
+    ListSessionsRequestParams,
 )
 
 __all__ = ["sessions_list", "sessions_create", "sessions_get", "sessions_fork", "sessions_delete"]
@@ -98,7 +104,7 @@ DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
 
 async def sessions_list(
     core: MixCore,
-    request: ListSessionsRequest | Mapping[str, Any] | None = None,
+    request: ListSessionsRequest | ListSessionsRequestParams | None = None,
     *,
     options: RequestOptions | None = None,
 ) -> Result[list[SessionData], SessionkitError]:
@@ -108,7 +114,7 @@ async def sessions_list(
 
 async def sessions_create(
     core: MixCore,
-    request: CreateSessionRequest | Mapping[str, Any] | None = None,
+    request: CreateSessionRequest | CreateSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
@@ -118,7 +124,7 @@ async def sessions_create(
 
 async def sessions_get(
     core: MixCore,
-    request: GetSessionRequest | Mapping[str, Any] | None = None,
+    request: GetSessionRequest | GetSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
@@ -128,7 +134,7 @@ async def sessions_get(
 
 async def sessions_fork(
     core: MixCore,
-    request: ForkSessionRequest | Mapping[str, Any] | None = None,
+    request: ForkSessionRequest | ForkSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
@@ -138,7 +144,7 @@ async def sessions_fork(
 
 async def sessions_delete(
     core: MixCore,
-    request: DeleteSessionRequest | Mapping[str, Any] | None = None,
+    request: DeleteSessionRequest | DeleteSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:

@@ -238,7 +238,9 @@ async def test_server_messages_cannot_forge_log_lines_or_colour_the_terminal(
     assert isinstance(result, Err)
     assert isinstance(result.error, APIError)
     assert result.error.server_message == forged, "the body itself is kept as the server sent it"
-    for text in [str(result.error), *(r.getMessage() for r in caplog.records)]:
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("sessionkit")]
+    assert logged, "the failure was logged"
+    for text in [str(result.error), *logged]:
         assert not any(ch in text for ch in "\r\n\x1b\x07\u2028\x85"), repr(text)
 
 

@@ -8,6 +8,7 @@ turns a hang into a failure instead of a stuck suite.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import math
 import tracemalloc
 import zlib
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from sessionkit import (
+    ConnectionError,
     Err,
     InvalidRequestError,
     RateLimitError,
@@ -149,13 +151,42 @@ async def test_a_gzip_bomb_is_refused_after_the_cap_without_inflating_it(chunked
     assert peak < 32 * cap, f"{peak / 2**20:.0f} MiB held for a body capped at 1 MiB"
 
 
-async def test_a_compressed_body_under_the_cap_still_decodes() -> None:
-    body = zlib.compress(b"[]" + b" " * 100_000, wbits=31)
+@pytest.mark.parametrize("encoding", ["gzip", "deflate-zlib", "deflate-raw"])
+async def test_a_compressed_body_under_the_cap_still_decodes(encoding: str) -> None:
+    text = b"[]" + b" " * 100_000
+    if encoding == "gzip":
+        body = gzip.compress(text)
+    else:
+        packer = zlib.compressobj(wbits=zlib.MAX_WBITS if encoding == "deflate-zlib" else -zlib.MAX_WBITS)
+        body = packer.compress(text) + packer.flush()
+    header = ("Content-Encoding", encoding.split("-")[0])
     async with (
-        FaultServer(default=respond(200, body, headers=[("Content-Encoding", "gzip")])) as srv,
-        JupyterCore(server_url=srv.url, retries=0, max_response_bytes=200_000) as core,
+        FaultServer(default=respond(200, body, headers=[header])) as srv,
+        JupyterCore(server_url=srv.url, retries=0, max_response_bytes=len(text)) as core,
     ):
         assert (await sessions_list(core)).unwrap() == []
+    assert srv.requests[0].header("Accept-Encoding") == "gzip, deflate", "only what sessionkit can inflate"
+
+
+async def test_a_body_one_byte_over_the_cap_is_too_large() -> None:
+    text = b"[]" + b" " * 1000
+    async with (
+        FaultServer(default=respond(200, gzip.compress(text), headers=[("Content-Encoding", "gzip")])) as srv,
+        JupyterCore(server_url=srv.url, retries=0, max_response_bytes=len(text) - 1) as core,
+    ):
+        result = await sessions_list(core)
+    assert isinstance(result, Err)
+    assert isinstance(result.error, ResponseValidationError)
+
+
+async def test_a_corrupt_gzip_body_is_a_connection_error() -> None:
+    async with (
+        FaultServer(default=respond(200, b"not gzip at all", headers=[("Content-Encoding", "gzip")])) as srv,
+        JupyterCore(server_url=srv.url, retries=0) as core,
+    ):
+        result = await sessions_list(core)
+    assert isinstance(result, Err)
+    assert isinstance(result.error, ConnectionError), repr(result.error)
 
 
 # --- item 6: no timeout value switches the deadline off ------------------------------------------

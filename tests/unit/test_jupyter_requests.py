@@ -312,7 +312,7 @@ INVALID_TABLE: list[tuple[str, Call, str]] = [
     ("model not an object", lambda c: sessions_update(c, {"session": SID, "model": []}), "$.model"),
     ("empty id", lambda c: sessions_get(c, {"session": ""}), "$.session"),
     ("no id", lambda c: sessions_delete(c, {}), "$.session"),
-    ("no request", lambda c: sessions_get(c), "$.session"),
+    ("None for a request", lambda c: sessions_get(c, None), "$.session"),  # type: ignore[arg-type]
     ("not a mapping", lambda c: sessions_get(c, ["x"]), "$"),  # type: ignore[arg-type]
 ]
 
