@@ -24,6 +24,14 @@ from .models import (
     Thread,
     UpdateSessionRequest,
 )
+from .params import (
+    CreateThreadRequestParams,
+    DeleteSessionRequestParams,
+    GetSessionRequestParams,
+    GetThreadCountRequestParams,
+    ListThreadsRequestParams,
+    UpdateSessionRequestParams,
+)
 
 __all__ = [
     "sessions_create",
@@ -114,7 +122,7 @@ LIST_TAGS: Operation[None, list[str]] = Operation(
 
 async def sessions_create(
     core: OrqCore,
-    request: CreateThreadRequest | Mapping[str, Any] | None = None,
+    request: CreateThreadRequest | CreateThreadRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Thread, SessionkitError]:
@@ -124,7 +132,7 @@ async def sessions_create(
 
 async def sessions_get(
     core: OrqCore,
-    request: GetSessionRequest | Mapping[str, Any] | None = None,
+    request: GetSessionRequest | GetSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Thread, SessionkitError]:
@@ -134,7 +142,7 @@ async def sessions_get(
 
 async def sessions_update(
     core: OrqCore,
-    request: UpdateSessionRequest | Mapping[str, Any] | None = None,
+    request: UpdateSessionRequest | UpdateSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[Thread, SessionkitError]:
@@ -144,7 +152,7 @@ async def sessions_update(
 
 async def sessions_delete(
     core: OrqCore,
-    request: DeleteSessionRequest | Mapping[str, Any] | None = None,
+    request: DeleteSessionRequest | DeleteSessionRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:
@@ -154,7 +162,7 @@ async def sessions_delete(
 
 async def sessions_list(
     core: OrqCore,
-    request: ListThreadsRequest | Mapping[str, Any] | None = None,
+    request: ListThreadsRequest | ListThreadsRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[ListThreadsResponse, SessionkitError]:
@@ -164,7 +172,7 @@ async def sessions_list(
 
 async def sessions_count(
     core: OrqCore,
-    request: GetThreadCountRequest | Mapping[str, Any] | None = None,
+    request: GetThreadCountRequest | GetThreadCountRequestParams,
     *,
     options: RequestOptions | None = None,
 ) -> Result[GetThreadCountResponse, SessionkitError]:
@@ -179,7 +187,9 @@ async def sessions_tags(
     return await core.send(LIST_TAGS, request, options)
 
 
-def _at_page(request: ListThreadsRequest | Mapping[str, Any], page: int) -> ListThreadsRequest | dict[str, Any]:
+def _at_page(
+    request: ListThreadsRequest | ListThreadsRequestParams, page: int
+) -> ListThreadsRequest | ListThreadsRequestParams:
     if isinstance(request, ListThreadsRequest):
         return attrs.evolve(request, page=page)
     return {**request, "page": page}
@@ -241,7 +251,7 @@ def _broken_paging(reason: str, meta: ResponseMeta | None) -> Err[ResponseValida
 
 async def sessions_list_all(
     core: OrqCore,
-    request: ListThreadsRequest | Mapping[str, Any],
+    request: ListThreadsRequest | ListThreadsRequestParams,
     *,
     options: RequestOptions | None = None,
     max_pages: int = DEFAULT_MAX_PAGES,
@@ -266,7 +276,7 @@ async def sessions_list_all(
         return
     first = request.page if isinstance(request, ListThreadsRequest) else request.get("page")
     page = first if isinstance(first, int) and not isinstance(first, bool) else 1
-    current: ListThreadsRequest | Mapping[str, Any] = request if first is not None else _at_page(request, page)
+    current: ListThreadsRequest | ListThreadsRequestParams = request if first is not None else _at_page(request, page)
     seen = _SeenIds(_SEEN_CAP)
     for fetched in range(1, max_pages + 1):
         result = await sessions_list(core, current, options=options)
