@@ -18,7 +18,20 @@ from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any
 
-from sessionkit import Err, NotFoundError, Ok, RetryConfig, Timeout, devin, jupyter, log10, mix, orq
+from sessionkit import (
+    Err,
+    HookContext,
+    NotFoundError,
+    Ok,
+    ResponseMeta,
+    RetryConfig,
+    Timeout,
+    devin,
+    jupyter,
+    log10,
+    mix,
+    orq,
+)
 from sessionkit.batch import BatchProgress, batch
 from sessionkit.testing import FakeDevin, FakeJupyter, FakeLog10, FakeMix, FakeOrq, Fault
 from sessionkit.testing.real_jupyter import RealJupyterServer
@@ -106,16 +119,24 @@ async def orq_tour(s: Section, core: orq.OrqCore) -> None:
 
     query = {"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}, "limit": ORQ_PAGE}
     threads: list[orq.Thread] = []
-    pages: set[int] = set()
-    async for result in orq.sessions_list_all(core, query):
-        match result:
-            case Ok(thread, meta=meta):
-                if id(meta) not in pages:  # one meta per page: count each page's call once
-                    pages.add(id(meta))
-                    s.record(result)
-                threads.append(thread)
-            case Err():
-                s.value(result, "list page")
+    pages: list[ResponseMeta] = []
+
+    # The pager makes its page requests itself; an after-success hook sees each one as it is made.
+    def count_page(ctx: HookContext, meta: ResponseMeta, value: Any) -> None:
+        if ctx.operation_id == "orq.sessions.list":
+            pages.append(meta)
+            s.record(Ok(value, meta=meta))
+
+    core.hooks.after_success.append(count_page)
+    try:
+        async for result in orq.sessions_list_all(core, query):
+            match result:
+                case Ok(thread):
+                    threads.append(thread)
+                case Err():
+                    s.value(result, "list page")
+    finally:
+        core.hooks.after_success.remove(count_page)
     s.expect(len(threads) == ORQ_THREADS, f"paging returned {len(threads)} threads, not {ORQ_THREADS}")
     s.note(f"{len(threads)} threads read back over {len(pages)} pages of up to {ORQ_PAGE} (sessions_list_all)")
 
