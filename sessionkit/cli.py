@@ -6,7 +6,8 @@
     sessionkit demo
 
 Results are JSON on stdout, errors JSON on stderr. Exit codes: 0 ok, 1 API error, 2 usage,
-3 connection or timeout (`--batch`: 0 when every line is ok, else 1).
+3 connection or timeout (`--batch`: 0 when every line is ok, else 1; 130/143 when SIGINT/SIGTERM
+stopped it). A bare `sessionkit` prints the help on stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._cli.output import UsageError, print_error
+from ._cli.output import EXIT_USAGE, UsageError, print_error
 from ._cli.parser import build_parser, check
 
 __all__ = ["main"]
@@ -25,7 +26,11 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # a bare `sessionkit` is a request for directions, not a one-line error
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    ns = parser.parse_args(args)
     check(parser, ns)
     try:
         if ns.service == "demo":

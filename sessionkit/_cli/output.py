@@ -31,7 +31,14 @@ class UsageError(Exception):
 
 def dumps(value: Any, *, indent: int | None = None) -> str:
     """JSON of a model, a list of models or plain data: wire names, ISO datetimes."""
-    return json.dumps(unstructure(value), ensure_ascii=False, indent=indent, default=str)
+    data = unstructure(value)
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (say from a server's `\ud800`): print it escaped
+            text = json.dumps(data, indent=indent, default=str)
+    return text
 
 
 def error_json(error: BaseException) -> dict[str, Any]:
@@ -75,10 +82,16 @@ def print_result(result: Result[Any, SessionkitError]) -> int:
             return print_error(error)
 
 
+# Line breaks to `str.splitlines()` that JSON leaves raw; outside strings JSON cannot hold them, so
+# escaping them in the text is safe, and keeps one result on one line for any reader.
+_BREAKS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def batch_line(index: int, result: Result[Any, Exception]) -> str:
     """One NDJSON line of batch output: `{"index", "ok"}` or `{"index", "error"}`."""
     match result:
         case Ok(value):
-            return dumps({"index": index, "ok": unstructure(value)})
+            line = dumps({"index": index, "ok": unstructure(value)})
         case Err(error):
-            return dumps({"index": index, "error": error_json(error)})
+            line = dumps({"index": index, "error": error_json(error)})
+    return line if line.isascii() else line.translate(_BREAKS)

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 from .._core import VERSION
 from .output import EXIT_USAGE, UsageError, dumps, error_json
+from .request import lone_surrogate_at
 from .table import SERVICES, Op, Service
 
 __all__ = ["build_parser"]
@@ -16,7 +17,8 @@ __all__ = ["build_parser"]
 _EPILOG = """\
 exit codes: 0 ok; 1 API error (the server answered with an error, or a body that does not decode);
 2 usage (bad arguments or body, invalid request: nothing was sent); 3 connection refused or timeout.
-With --batch: 0 when every line is ok, else 1 (each line says what failed).
+With --batch: 0 when every line is ok, else 1 (each line says what failed); 130 or 143 when
+SIGINT or SIGTERM stopped it (stderr lists the input lines not done: --resume runs just those).
 Results are JSON on stdout; errors are JSON on stderr."""
 
 
@@ -43,6 +45,7 @@ def _number(kind: Callable[[str], float], ok: Callable[[float], bool], name: str
 _positive_int = _number(int, lambda v: v >= 1, "positive integer")
 _count = _number(int, lambda v: v >= 0, "non-negative integer")
 _seconds = _number(float, lambda v: v > 0, "positive number")
+_grace = _number(float, lambda v: v >= 0, "non-negative number")  # NaN fails the test, as it should
 
 
 def _connection_flags(service: Service) -> _Parser:
@@ -71,6 +74,17 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
     if op.batch:
         cmd.add_argument("--batch", action="store_true", help="read NDJSON requests from stdin, write NDJSON results")
         cmd.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="batch calls in flight")
+        cmd.add_argument(
+            "--grace",
+            type=_grace,
+            metavar="SECONDS",
+            help="on SIGINT/SIGTERM, how long the calls in flight may finish before they are cancelled (default 5)",
+        )
+        cmd.add_argument(
+            "--resume",
+            metavar="FILE",
+            help="skip the input lines a previous run's output FILE has a result (ok or error) for",
+        )
     if op.paged:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
 
@@ -106,3 +120,13 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error(f"{ns.service} sessions {op.name} needs the session id")
     if batch and (getattr(ns, "id", None) is not None or getattr(ns, "body", None) is not None):
         parser.error("--batch reads every request from stdin: give no id and no --body")
+    if not batch and (getattr(ns, "grace", None) is not None or getattr(ns, "resume", None) is not None):
+        parser.error("--grace and --resume go with --batch")
+    # Undecodable argv bytes arrive as lone surrogates (surrogateescape), which no URL, header or
+    # body can carry. The value is not echoed: it may be a credential.
+    flags = {"id": "the session id", "server_url": "--server-url"}
+    flags.update({c.kwarg: c.flag for c in ns.service_spec.credentials})
+    for name, flag in flags.items():
+        value = getattr(ns, name, None)
+        if isinstance(value, str) and lone_surrogate_at(value) is not None:
+            parser.error(f"{flag} is not valid UTF-8 text")

@@ -10,14 +10,55 @@ from typing import Any, cast
 from .output import UsageError
 from .table import Op
 
-__all__ = ["read_body", "build_request", "batch_request"]
+__all__ = ["read_body", "build_request", "batch_request", "lone_surrogate_at", "utf8_text"]
+
+
+def lone_surrogate_at(value: Any, path: str = "$") -> str | None:
+    """Where `value` holds a string with a lone surrogate (e.g. from a `\\ud800` JSON escape), or None.
+
+    Such text is not Unicode: it cannot be encoded to UTF-8 for a URL, a header or a body. The path
+    itself never holds the bad text (a bad key is reported as its object's path), so it prints safely.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in cast("dict[Any, Any]", value).items():
+            found = lone_surrogate_at(key, f"{path} (a key)") or lone_surrogate_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(cast("list[Any]", value)):
+            found = lone_surrogate_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def utf8_text(data: bytes, where: str) -> str:
+    """`data` decoded as strict UTF-8; a UsageError saying where the first bad byte is otherwise."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start + 1} is invalid)") from None
 
 
 def _parse(text: str, where: str) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        bad = lone_surrogate_at(value)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{where} is nested too deeply") from None
+    if bad is not None:
+        raise UsageError(f"{where} holds text that is not valid Unicode (a lone surrogate) at {bad}")
+    return value
 
 
 def read_body(spec: str | None) -> Any:
@@ -25,14 +66,16 @@ def read_body(spec: str | None) -> Any:
     if spec is None:
         return None
     if spec == "-":
-        return _parse(sys.stdin.read(), "the body read from stdin")
+        # Bytes, decoded strictly: the text layer of stdin may smuggle bad bytes in as surrogates.
+        return _parse(utf8_text(sys.stdin.buffer.read(), "the body read from stdin"), "the body read from stdin")
     if spec.startswith("@"):
         path = Path(spec[1:])
+        where = f"the body file {str(path)!r}"
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as exc:
-            raise UsageError(f"cannot read the body file {str(path)!r}: {exc.strerror}") from None
-        return _parse(text, f"the body file {str(path)!r}")
+            raise UsageError(f"cannot read {where}: {exc.strerror}") from None
+        return _parse(utf8_text(data, where), where)
     return _parse(spec, "--body")
 
 
@@ -53,7 +96,7 @@ def build_request(op: Op, ident: str | None, body: Any) -> Any:
 
 
 def batch_request(op: Op, line: str, number: int) -> Any:
-    """One NDJSON input line as a request.
+    """One NDJSON input line (`number` is its 1-based line number) as a request.
 
     For an id-taking operation a line is the request object (it holds the id key) or a bare JSON
     string id; for a create it is the body.

@@ -6,6 +6,7 @@ The parser and the runner are generic; adding an operation to a service means ad
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = ["Credential", "Op", "Service", "SERVICES"]
 
@@ -17,7 +18,9 @@ class Op:
     `id_key` is the request key the positional id fills. `body_key` is the request key that `--body`
     goes under; when it is None the body is the request itself (merged with the id, if any).
     `batch` offers `--batch`; `paged` offers `--all` through the service's `sessions_list_all`.
-    `default_body` (JSON) is sent when no `--body` is given.
+    `default_body` (JSON) is sent when no `--body` is given. `idempotency` says how a batch create
+    keeps a retried or resumed line from creating a second session: "key" sends an `Idempotency-Key`
+    header, "field" sets the request's `idempotent` field; None when the operation needs neither.
     """
 
     name: str
@@ -28,6 +31,7 @@ class Op:
     batch: bool = False
     paged: bool = False
     default_body: str | None = None
+    idempotency: Literal["key", "field"] | None = None
 
     @property
     def function(self) -> str:
@@ -57,8 +61,8 @@ class Service:
         return f"sessionkit.{self.name}"
 
 
-def _create(what: str = "create a session") -> Op:
-    return Op("create", what, batch=True)
+def _create(what: str = "create a session", idempotency: Literal["key", "field"] | None = "key") -> Op:
+    return Op("create", what, batch=True, idempotency=idempotency)
 
 
 def _by_id(name: str, summary: str, id_key: str, *, body_key: str | None = None, body: bool = False) -> Op:
@@ -77,7 +81,8 @@ SERVICES: dict[str, Service] = {
             (Credential("--token", "token", "JUPYTER_TOKEN", "server token"),),
             (
                 Op("list", "list every session", body=False),
-                _create("create a session (or get the one for the same path)"),
+                # Jupyter answers a create for a path that has a session with that session: safe to repeat.
+                _create("create a session (or get the one for the same path)", None),
                 _by_id("get", "get a session", "session"),
                 _by_id("update", "rename a session or change its kernel", "session", body_key="model"),
                 _by_id("delete", "delete a session and stop its kernel", "session"),
@@ -117,7 +122,9 @@ SERVICES: dict[str, Service] = {
             "Devin /v1/sessions",
             (Credential("--api-key", "api_key", "DEVIN_API_KEY", "API key"),),
             (
-                _create("start a Devin session (body: prompt, ...)"),
+                _create(
+                    "start a Devin session (body: prompt, ...; --batch sets idempotent unless a line does)", "field"
+                ),
                 _by_id("get", "get a session's details", "session_id"),
             ),
         ),

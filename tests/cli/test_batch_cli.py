@@ -34,15 +34,16 @@ async def test_id_lines_failures_and_bad_lines_keep_their_place(fake_jupyter: Fa
     missing = "00000000-0000-4000-8000-000000000000"
     stdin = "\n".join([json.dumps(a["id"]), json.dumps({"session": b["id"]}), json.dumps(missing), "{oops", "", "[1]"])
     run = await sessionkit("jupyter", "sessions", "get", "--batch", *conn(fake_jupyter), stdin=stdin + "\n")
-    assert run.code == 1, run
+    assert (run.code, run.stderr) == (1, ""), run  # each failure is told on its own line, not on stderr
     out = run.lines()
-    assert [line["index"] for line in out] == [0, 1, 2, 3, 4]  # the blank line is not an input
+    # The blank line gets no result but keeps its number: index + 1 is always the input line number.
+    assert [line["index"] for line in out] == [0, 1, 2, 3, 5]
     assert out[0]["ok"]["id"] == a["id"]
     assert out[1]["ok"]["id"] == b["id"]
     assert (out[2]["error"]["error"], out[2]["error"]["status"]) == ("NotFoundError", 404)
     assert out[3]["error"]["error"] == "InvalidRequestError"
     assert "input line 4 is not valid JSON" in out[3]["error"]["message"]
-    assert 'needs the id: a JSON string or an object with "session"' in out[4]["error"]["message"]
+    assert 'input line 6 needs the id: a JSON string or an object with "session"' in out[4]["error"]["message"]
     assert len(fake_jupyter.requests) == 3  # the bad lines were never sent
 
 

@@ -1,0 +1,94 @@
+"""`--batch`: NDJSON requests on stdin, one NDJSON result per input line on stdout.
+
+Results are written in input order, each as soon as every line before it is known. On SIGINT or
+SIGTERM no new call starts, the calls in flight get `--grace` seconds, every finished result is
+written (the ones still held back for an unfinished line too: each carries its `index`), stderr
+says which input lines were not done, and the exit code is 130 or 143. `--resume FILE` skips the
+lines a previous run's output FILE holds a result for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import aclosing
+from typing import Any
+
+from ..errors import SessionkitError
+from ..result import Err, Result
+from .ndjson import Line, finished_indexes, parse_lines
+from .output import EXIT_API, EXIT_OK, batch_line, dumps
+from .progress import progress
+from .stop import Abandoned, Stop
+from .table import Op
+
+__all__ = ["DEFAULT_GRACE", "run_batch"]
+
+DEFAULT_GRACE = 5.0  # seconds the calls in flight may take to finish once the batch is told to stop
+
+
+class _Writer:
+    """Writes results in input order, holding back the ones that finish before an earlier line."""
+
+    def __init__(self, order: list[int]) -> None:
+        self._order = order
+        self._next = 0
+        self._held: dict[int, Result[Any, Exception]] = {}
+        self.done: set[int] = set()
+        self.failed = 0
+
+    def add(self, index: int, result: Result[Any, Exception]) -> None:
+        self._held[index] = result
+        while self._next < len(self._order) and self._order[self._next] in self._held:
+            self._write(self._order[self._next])
+            self._next += 1
+        sys.stdout.flush()
+
+    def flush_held(self) -> None:
+        """Write every result still held back: stopping, the lines before them will not come."""
+        for index in sorted(self._held):
+            self._write(index)
+        sys.stdout.flush()
+
+    def _write(self, index: int) -> None:
+        result = self._held.pop(index)
+        self.done.add(index)
+        self.failed += isinstance(result, Err)
+        sys.stdout.write(batch_line(index, result) + "\n")
+
+
+async def run_batch(fn: Callable[..., Any], core: Any, op: Op, ns: argparse.Namespace) -> int:
+    """Run `fn` once per NDJSON input line; the exit code (0 all ok, 1 some failed, 130/143 stopped)."""
+    from ..batch import batch_iter  # only batch mode needs it
+
+    skip = finished_indexes(ns.resume) if ns.resume is not None else set[int]()
+    lines = parse_lines(op, sys.stdin.buffer.read(), skip)
+    writer = _Writer([line.index for line in lines])
+    stop = Stop(DEFAULT_GRACE if ns.grace is None else ns.grace)
+
+    def pending() -> Iterator[Line]:
+        # Pulled by the batch only when a call slot is free, so a stop is seen before each new call.
+        for line in lines:
+            if stop.stopping:
+                return
+            yield line
+
+    async def call(line: Line) -> Result[Any, SessionkitError | Abandoned]:
+        if line.error is not None:
+            return Err(line.error)
+        return await stop.run(lambda: fn(core, line.request, options=line.options))
+
+    with stop.installed(), progress(op.name, len(lines), enabled=sys.stderr.isatty()) as bar:
+        stream = batch_iter(call, pending(), concurrency=ns.concurrency)
+        async with aclosing(stream):
+            async for position, result in stream:
+                bar.advance()
+                if not (isinstance(result, Err) and isinstance(result.error, Abandoned)):
+                    writer.add(lines[position].index, result)
+    if not stop.stopping:
+        return EXIT_OK if writer.failed == 0 else EXIT_API
+    writer.flush_held()
+    not_done = [line.index + 1 for line in lines if line.index not in writer.done]
+    print(dumps({"interrupted": True, "signal": stop.signal_name, "not_done": not_done}), file=sys.stderr)
+    return stop.exit_code
