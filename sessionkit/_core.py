@@ -35,7 +35,7 @@ from ._proxy import NO_PROXIES, Proxies
 from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
 from ._transport import ACCEPT_ENCODING
-from .errors import APIError, SessionkitError, error_class_for_status
+from .errors import ErrorClassifier, SessionkitError, error_class_for_status
 from .result import Result
 
 __all__ = ["BaseCore", "CoreConfig", "CoreOptions", "VERSION"]
@@ -89,6 +89,7 @@ class CoreConfig:
     retry: RetryConfig
     max_response_bytes: int
     hooks: Hooks
+    classify: ErrorClassifier
     clock: Clock
     proxies: Proxies
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
@@ -106,6 +107,8 @@ class BaseCore:
 
     service: ClassVar[str] = "base"
     default_server_url: ClassVar[str] = ""
+    error_classifier: ClassVar[ErrorClassifier] = error_class_for_status
+    """The service's status-to-error table; an operation's own `errors` override it."""
 
     def __init__(
         self,
@@ -173,6 +176,7 @@ class BaseCore:
             retry=self.retry,
             max_response_bytes=max_response_bytes,
             hooks=self.hooks,
+            classify=type(self).error_classifier,
             clock=clock or SYSTEM_CLOCK,
             proxies=Proxies.from_env() if trust_env else NO_PROXIES,
             problem=problem,
@@ -187,10 +191,6 @@ class BaseCore:
     def has_credentials(self) -> bool:
         """Whether the core has credentials to send (a token or key, given or from the environment)."""
         return bool(self.auth_headers())
-
-    def error_class(self, op: Operation[Any, Any], status: int, body: Any) -> type[APIError]:
-        """The typed error for a failing status: the operation's declaration, else the generic one."""
-        return op.error_class(status) or error_class_for_status(status)
 
     # --- the pipeline --------------------------------------------------------------------------
     async def send(

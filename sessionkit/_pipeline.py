@@ -45,6 +45,7 @@ from .errors import (
     ResponseValidationError,
     SessionkitError,
     clean_text,
+    lookup_status,
     message_from_body,
 )
 from .result import Err, Ok, ResponseMeta, Result
@@ -110,11 +111,8 @@ class Operation(Generic[Req, Resp]):
         return fn(data)
 
     def error_class(self, status: int) -> type[APIError] | None:
-        """The error class this operation declares for `status`, if any."""
-        errors = self.errors
-        if not errors:
-            return None
-        return errors.get(status) or errors.get(f"{status // 100}XX") or errors.get("default")
+        """The error class this operation declares for `status`, if any (it overrides the service's)."""
+        return lookup_status(self.errors, status)
 
 
 @attrs.define
@@ -314,7 +312,7 @@ def _api_error(core: BaseCore, call: _Call, raw: Raw, secrets: Secrets) -> APIEr
             body = _parse_json(text)
         except ValueError:
             body = None
-    cls = core.error_class(call.op, raw.status, body)
+    cls = call.op.error_class(raw.status) or call.cfg.classify(raw.status, body)
     summary = raw.note or _summary(body, text)
     message = f"{raw.status} {clean_text(raw.reason)}".rstrip() + (f": {summary}" if summary else "")
     kwargs: dict[str, Any] = dict(

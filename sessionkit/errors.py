@@ -9,7 +9,7 @@ They subclass `Exception` so that `raise err` works where a caller prefers excep
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
 __all__ = [
@@ -27,8 +27,12 @@ __all__ = [
     "ResponseValidationError",
     "SessionkitError",
     "UnprocessableEntityError",
+    "ErrorClassifier",
+    "ErrorTable",
     "clean_text",
     "error_class_for_status",
+    "lookup_status",
+    "status_table",
 ]
 
 
@@ -209,8 +213,30 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def error_class_for_status(status: int) -> type[APIError]:
-    """The generic typed error for a status, used where an operation declares nothing more specific."""
+def error_class_for_status(status: int, body: Any = None) -> type[APIError]:
+    """The generic typed error for a status, used where a service declares nothing more specific."""
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return InternalServerError if status >= 500 else APIError
+
+
+ErrorClassifier = Callable[[int, Any], "type[APIError]"]
+"""How a service turns a failing status (and its decoded body) into a typed error."""
+ErrorTable = Mapping["int | str", "type[APIError]"]
+"""Statuses (`404`), classes (`"5XX"`) and `"default"` mapped to typed errors."""
+
+
+def lookup_status(table: ErrorTable, status: int) -> type[APIError] | None:
+    """The error `table` gives `status`: the exact status, then its class ("4XX"), then "default"."""
+    if not table:
+        return None
+    return table.get(status) or table.get(f"{status // 100}XX") or table.get("default")
+
+
+def status_table(table: ErrorTable) -> ErrorClassifier:
+    """A classifier from a status table, falling back to the generic errors."""
+
+    def classify(status: int, body: Any) -> type[APIError]:
+        return lookup_status(table, status) or error_class_for_status(status)
+
+    return classify

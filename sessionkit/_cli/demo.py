@@ -102,7 +102,7 @@ async def jupyter_tour(s: Section, core: jupyter.JupyterCore) -> None:
 
 async def orq_tour(s: Section, core: orq.OrqCore) -> None:
     """Seed threads, read them back page by page, count, tag, update and delete."""
-    bodies = [
+    bodies: list[orq.CreateThreadRequestParams] = [
         {
             "external_id": f"tour-{i}",
             "duration": 1000 + i,
@@ -117,7 +117,7 @@ async def orq_tour(s: Section, core: orq.OrqCore) -> None:
     for result in await batch(partial(orq.sessions_create, core), bodies, concurrency=16):
         s.value(result, "create")
 
-    query = {"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}, "limit": ORQ_PAGE}
+    query: orq.ListThreadsRequestParams = {"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}, "limit": ORQ_PAGE}
     threads: list[orq.Thread] = []
     pages: list[ResponseMeta] = []
 
@@ -147,7 +147,7 @@ async def orq_tour(s: Section, core: orq.OrqCore) -> None:
 
     if threads:
         first = threads[0]
-        update = {"session_id": first.id, "request_body": {"tags": ["tour", "starred"]}}
+        update: orq.UpdateSessionRequestParams = {"session_id": first.id, "request_body": {"tags": ["tour", "starred"]}}
         updated = s.value(await orq.sessions_update(core, update), "update")
         s.expect(updated is not None and "starred" in updated.tags, "the update lost its tag")
         s.value(await orq.sessions_delete(core, {"session_id": first.id}), "delete")

@@ -1,48 +1,14 @@
 """Devin sessions (API v1): `DevinCore` and the `sessions_*` functions."""
 
+from . import errors, models, params, sessions
 from ._core import DevinCore
-from .errors import (
-    DevinAPIError,
-    DevinAuthenticationError,
-    DevinBadRequestError,
-    DevinConflictError,
-    DevinInternalServerError,
-    DevinNotFoundError,
-    DevinPermissionDeniedError,
-    DevinRateLimitError,
-    DevinUnprocessableEntityError,
-)
-from .models import (
-    CreateSessionRequest,
-    CreateSessionResponse,
-    GetSessionRequest,
-    PullRequest,
-    Session,
-    SessionMessage,
-    SessionSecret,
-    SessionStatus,
-)
-from .sessions import sessions_create, sessions_get
+from .errors import *  # noqa: F403 - each module's __all__ is the public API
+from .models import *  # noqa: F403 - each module's __all__ is the public API
+from .params import *  # noqa: F403 - each module's __all__ is the public API
+from .sessions import *  # noqa: F403 - each module's __all__ is the public API
 
-__all__ = [
-    "DevinCore",
-    "DevinAPIError",
-    "DevinAuthenticationError",
-    "DevinBadRequestError",
-    "DevinConflictError",
-    "DevinInternalServerError",
-    "DevinNotFoundError",
-    "DevinPermissionDeniedError",
-    "DevinRateLimitError",
-    "DevinUnprocessableEntityError",
-    "CreateSessionRequest",
-    "CreateSessionResponse",
-    "GetSessionRequest",
-    "PullRequest",
-    "Session",
-    "SessionMessage",
-    "SessionSecret",
-    "SessionStatus",
-    "sessions_create",
-    "sessions_get",
-]
+__all__ = ["DevinCore"]
+__all__ += errors.__all__
+__all__ += models.__all__
+__all__ += params.__all__
+__all__ += sessions.__all__

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions, env
+from ..errors import status_table
+from .errors import DEVIN_ERRORS
 
 
 class DevinCore(BaseCore):
     """A Devin API client core. `api_key` falls back to the `DEVIN_API_KEY` environment variable."""
 
     service = "devin"
+    error_classifier = status_table(DEVIN_ERRORS)
     default_server_url = "https://api.devin.ai"
 
     def __init__(

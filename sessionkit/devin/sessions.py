@@ -6,7 +6,6 @@ from .._pipeline import Operation, RequestOptions
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
-from .errors import DEVIN_ERRORS
 from .models import CreateSessionRequest, CreateSessionResponse, GetSessionRequest, Session
 from .params import CreateSessionRequestParams, GetSessionRequestParams
 
@@ -31,7 +30,6 @@ CREATE_SESSION: Operation[CreateSessionRequest, CreateSessionResponse] = Operati
     path="/v1/sessions",
     request=CreateSessionRequest,
     response=CreateSessionResponse,
-    errors=DEVIN_ERRORS,
     # Without `idempotent`, a retry after a lost response could start a second session.
     retry_safe=_is_idempotent,
     validate=_check_acu_limit,
@@ -42,7 +40,6 @@ GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     path="/v1/sessions/{session_id}",
     request=GetSessionRequest,
     response=Session,
-    errors=DEVIN_ERRORS,
     body=None,
 )
 

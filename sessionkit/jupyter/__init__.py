@@ -1,33 +1,12 @@
 """Jupyter Server sessions: `JupyterCore` and the `sessions_*` functions."""
 
+from . import models, params, sessions
 from ._core import JupyterCore
-from .models import (
-    CreateSessionRequest,
-    DeleteSessionRequest,
-    GetSessionRequest,
-    Kernel,
-    KernelRef,
-    NotebookRef,
-    Session,
-    SessionUpdate,
-    UpdateSessionRequest,
-)
-from .sessions import sessions_create, sessions_delete, sessions_get, sessions_list, sessions_update
+from .models import *  # noqa: F403 - each module's __all__ is the public API
+from .params import *  # noqa: F403 - each module's __all__ is the public API
+from .sessions import *  # noqa: F403 - each module's __all__ is the public API
 
-__all__ = [
-    "JupyterCore",
-    "CreateSessionRequest",
-    "DeleteSessionRequest",
-    "GetSessionRequest",
-    "Kernel",
-    "KernelRef",
-    "NotebookRef",
-    "Session",
-    "SessionUpdate",
-    "UpdateSessionRequest",
-    "sessions_create",
-    "sessions_delete",
-    "sessions_get",
-    "sessions_list",
-    "sessions_update",
-]
+__all__ = ["JupyterCore"]
+__all__ += models.__all__
+__all__ += params.__all__
+__all__ += sessions.__all__

@@ -1,7 +1,12 @@
 """Log10 sessions: `Log10Core` and `sessions_create`."""
 
+from . import models, params, sessions
 from ._core import Log10Core
-from .models import CreateSessionRequest
-from .sessions import sessions_create
+from .models import *  # noqa: F403 - each module's __all__ is the public API
+from .params import *  # noqa: F403 - each module's __all__ is the public API
+from .sessions import *  # noqa: F403 - each module's __all__ is the public API
 
-__all__ = ["Log10Core", "CreateSessionRequest", "sessions_create"]
+__all__ = ["Log10Core"]
+__all__ += models.__all__
+__all__ += params.__all__
+__all__ += sessions.__all__

@@ -1,77 +1,14 @@
 """Mix sessions: `MixCore` and the `sessions_*` functions."""
 
+from . import errors, models, params, sessions
 from ._core import MixCore
-from .errors import (
-    MixDefaultAuthenticationError,
-    MixDefaultBadRequestError,
-    MixDefaultConflictError,
-    MixDefaultError,
-    MixDefaultInternalServerError,
-    MixDefaultNotFoundError,
-    MixDefaultPermissionDeniedError,
-    MixDefaultRateLimitError,
-    MixDefaultUnprocessableEntityError,
-    RESTResponseAuthenticationError,
-    RESTResponseBadRequestError,
-    RESTResponseConflictError,
-    RESTResponseError,
-    RESTResponseInternalServerError,
-    RESTResponseNotFoundError,
-    RESTResponsePermissionDeniedError,
-    RESTResponseRateLimitError,
-    RESTResponseUnprocessableEntityError,
-)
-from .models import (
-    Callback,
-    CallbackType,
-    CreateSessionRequest,
-    DeleteSessionRequest,
-    ErrorType,
-    ForkSessionRequest,
-    GetSessionRequest,
-    ListSessionsRequest,
-    PromptMode,
-    SessionData,
-    SessionType,
-    SubagentType,
-)
-from .sessions import sessions_create, sessions_delete, sessions_fork, sessions_get, sessions_list
+from .errors import *  # noqa: F403 - each module's __all__ is the public API
+from .models import *  # noqa: F403 - each module's __all__ is the public API
+from .params import *  # noqa: F403 - each module's __all__ is the public API
+from .sessions import *  # noqa: F403 - each module's __all__ is the public API
 
-__all__ = [
-    "MixCore",
-    "MixDefaultAuthenticationError",
-    "MixDefaultBadRequestError",
-    "MixDefaultConflictError",
-    "MixDefaultError",
-    "MixDefaultInternalServerError",
-    "MixDefaultNotFoundError",
-    "MixDefaultPermissionDeniedError",
-    "MixDefaultRateLimitError",
-    "MixDefaultUnprocessableEntityError",
-    "RESTResponseAuthenticationError",
-    "RESTResponseBadRequestError",
-    "RESTResponseConflictError",
-    "RESTResponseError",
-    "RESTResponseInternalServerError",
-    "RESTResponseNotFoundError",
-    "RESTResponsePermissionDeniedError",
-    "RESTResponseRateLimitError",
-    "RESTResponseUnprocessableEntityError",
-    "Callback",
-    "CallbackType",
-    "CreateSessionRequest",
-    "DeleteSessionRequest",
-    "ErrorType",
-    "ForkSessionRequest",
-    "GetSessionRequest",
-    "ListSessionsRequest",
-    "PromptMode",
-    "SessionData",
-    "SessionType",
-    "SubagentType",
-    "sessions_create",
-    "sessions_delete",
-    "sessions_fork",
-    "sessions_get",
-    "sessions_list",
-]
+__all__ = ["MixCore"]
+__all__ += errors.__all__
+__all__ += models.__all__
+__all__ += params.__all__
+__all__ += sessions.__all__

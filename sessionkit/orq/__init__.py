@@ -1,61 +1,14 @@
 """Orq sessions (the live `/v2/sessions` API): `OrqCore` and the `sessions_*` functions."""
 
+from . import errors, models, params, sessions
 from ._core import OrqCore
-from .errors import HonoApiError, OrqAPIError, OrqAuthenticationError
-from .models import (
-    CreateThreadRequest,
-    DeleteSessionRequest,
-    GetSessionRequest,
-    GetThreadCountRequest,
-    GetThreadCountResponse,
-    ListThreadsRequest,
-    ListThreadsResponse,
-    SessionInterval,
-    Thread,
-    ThreadBilling,
-    ThreadFilters,
-    ThreadKind,
-    ThreadUsage,
-    UpdateSessionRequest,
-    UpdateThreadRequest,
-)
-from .sessions import (
-    sessions_count,
-    sessions_create,
-    sessions_delete,
-    sessions_get,
-    sessions_list,
-    sessions_list_all,
-    sessions_tags,
-    sessions_update,
-)
+from .errors import *  # noqa: F403 - each module's __all__ is the public API
+from .models import *  # noqa: F403 - each module's __all__ is the public API
+from .params import *  # noqa: F403 - each module's __all__ is the public API
+from .sessions import *  # noqa: F403 - each module's __all__ is the public API
 
-__all__ = [
-    "OrqCore",
-    "HonoApiError",
-    "OrqAPIError",
-    "OrqAuthenticationError",
-    "CreateThreadRequest",
-    "DeleteSessionRequest",
-    "GetSessionRequest",
-    "GetThreadCountRequest",
-    "GetThreadCountResponse",
-    "ListThreadsRequest",
-    "ListThreadsResponse",
-    "SessionInterval",
-    "Thread",
-    "ThreadBilling",
-    "ThreadFilters",
-    "ThreadKind",
-    "ThreadUsage",
-    "UpdateSessionRequest",
-    "UpdateThreadRequest",
-    "sessions_count",
-    "sessions_create",
-    "sessions_delete",
-    "sessions_get",
-    "sessions_list",
-    "sessions_list_all",
-    "sessions_tags",
-    "sessions_update",
-]
+__all__ = ["OrqCore"]
+__all__ += errors.__all__
+__all__ += models.__all__
+__all__ += params.__all__
+__all__ += sessions.__all__

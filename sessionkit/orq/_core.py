@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions, env
+from ..errors import status_table
+from .errors import ORQ_ERRORS
 
 
 class OrqCore(BaseCore):
     """An Orq client core. `api_key` falls back to the `ORQ_API_KEY` environment variable."""
 
     service = "orq"
+    error_classifier = status_table(ORQ_ERRORS)
     default_server_url = "https://my.orq.ai"
 
     def __init__(

@@ -12,7 +12,6 @@ from .._pipeline import Operation, RequestOptions
 from ..errors import InvalidRequestError, ResponseValidationError, SessionkitError
 from ..result import Err, Ok, ResponseMeta, Result
 from ._core import OrqCore
-from .errors import ORQ_ERRORS
 from .models import (
     CreateThreadRequest,
     DeleteSessionRequest,
@@ -62,7 +61,6 @@ CREATE_SESSION: Operation[CreateThreadRequest, Thread] = Operation(
     path="/v2/sessions",
     request=CreateThreadRequest,
     response=Thread,
-    errors=ORQ_ERRORS,
 )
 GET_SESSION: Operation[GetSessionRequest, Thread] = Operation(
     id="orq.sessions.get",
@@ -70,7 +68,6 @@ GET_SESSION: Operation[GetSessionRequest, Thread] = Operation(
     path="/v2/sessions/{session_id}",
     request=GetSessionRequest,
     response=Thread,
-    errors=ORQ_ERRORS,
     body=None,
 )
 UPDATE_SESSION: Operation[UpdateSessionRequest, Thread] = Operation(
@@ -79,7 +76,6 @@ UPDATE_SESSION: Operation[UpdateSessionRequest, Thread] = Operation(
     path="/v2/sessions/{session_id}",
     request=UpdateSessionRequest,
     response=Thread,
-    errors=ORQ_ERRORS,
     body="request_body",
 )
 DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
@@ -88,7 +84,6 @@ DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
     path="/v2/sessions/{session_id}",
     request=DeleteSessionRequest,
     success=(204,),
-    errors=ORQ_ERRORS,
     body=None,
 )
 LIST_SESSIONS: Operation[ListThreadsRequest, ListThreadsResponse] = Operation(
@@ -97,7 +92,6 @@ LIST_SESSIONS: Operation[ListThreadsRequest, ListThreadsResponse] = Operation(
     path="/v2/sessions/query",
     request=ListThreadsRequest,
     response=ListThreadsResponse,
-    errors=ORQ_ERRORS,
     retry_safe=True,  # a read-only query sent as POST
 )
 COUNT_SESSIONS: Operation[GetThreadCountRequest, GetThreadCountResponse] = Operation(
@@ -106,7 +100,6 @@ COUNT_SESSIONS: Operation[GetThreadCountRequest, GetThreadCountResponse] = Opera
     path="/v2/sessions/count",
     request=GetThreadCountRequest,
     response=GetThreadCountResponse,
-    errors=ORQ_ERRORS,
     retry_safe=True,  # a read-only query sent as POST
 )
 LIST_TAGS: Operation[None, list[str]] = Operation(
@@ -114,7 +107,6 @@ LIST_TAGS: Operation[None, list[str]] = Operation(
     method="GET",
     path="/v2/sessions/tags",
     response=list[str],
-    errors=ORQ_ERRORS,
     body=None,
     decode=_tags_list,
 )
