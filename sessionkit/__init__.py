@@ -9,7 +9,7 @@ from ._core import BaseCore
 from ._hooks import HookContext, Hooks, PreparedRequest
 from ._pipeline import Operation, RequestOptions, Timeout
 from ._retry import RetryConfig
-from ._serde import UNSET, OpenEnum, Unset
+from ._serde import OpenEnum
 from .batch import BatchProgress, batch, batch_iter
 from .errors import (
     APIError,
@@ -60,8 +60,6 @@ __all__ = [
     "RetryConfig",
     "SessionkitError",
     "Timeout",
-    "UNSET",
     "UnprocessableEntityError",
-    "Unset",
     "UnwrapError",
 ]

@@ -56,6 +56,3 @@ class Hooks:
     before_request: list[BeforeRequestHook] = attrs.field(factory=list[BeforeRequestHook])
     after_success: list[AfterSuccessHook] = attrs.field(factory=list[AfterSuccessHook])
     after_error: list[AfterErrorHook] = attrs.field(factory=list[AfterErrorHook])
-
-    def __bool__(self) -> bool:
-        return bool(self.before_request or self.after_success or self.after_error)

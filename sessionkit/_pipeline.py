@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import re
 import socket
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlencode
@@ -61,7 +63,13 @@ Resp = TypeVar("Resp")
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _PLACEHOLDER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
-_DEBUG, _INFO = 10, 20  # logging.DEBUG and logging.INFO, without importing logging on the hot path
+
+
+def _named(value: object) -> str:
+    """A callable by its qualified name, so an `Operation`'s repr reads like its declaration."""
+    if callable(value) and not typing.get_args(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', type(value).__name__)}"
+    return repr(value)
 
 
 @attrs.frozen(eq=False)
@@ -79,19 +87,19 @@ class Operation(Generic[Req, Resp]):
     id: str
     method: str
     path: str
-    request: type[Req] | None = None
-    response: Any = None
+    request: type[Req] | None = attrs.field(default=None, repr=_named)
+    response: Any = attrs.field(default=None, repr=_named)
     success: tuple[int, ...] = (200,)
     errors: Mapping[int | str, type[APIError]] = attrs.field(factory=dict[int | str, "type[APIError]"])
-    retry_safe: bool | Callable[[Any], bool] | None = None
+    retry_safe: bool | Callable[[Any], bool] | None = attrs.field(default=None, repr=_named)
     body: str | None = "*"
     query: tuple[str, ...] = ()
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     send_empty_body: bool = True
-    decode: Callable[[Any], Any] | None = None
-    validate: Callable[[Any], tuple[str, str] | None] | None = None
+    decode: Callable[[Any], Any] | None = attrs.field(default=None, repr=_named)
+    validate: Callable[[Any], tuple[str, str] | None] | None = attrs.field(default=None, repr=_named)
     path_params: tuple[str, ...] = attrs.field(init=False)
-    _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None)
+    _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
@@ -315,6 +323,8 @@ def _api_error(core: BaseCore, call: _Call, raw: Raw, secrets: Secrets) -> APIEr
     cls = call.op.error_class(raw.status) or call.cfg.classify(raw.status, body)
     summary = raw.note or _summary(body, text)
     message = f"{raw.status} {clean_text(raw.reason)}".rstrip() + (f": {summary}" if summary else "")
+    if cls.hint:
+        message += f" ({cls.hint})"
     kwargs: dict[str, Any] = dict(
         status=raw.status,
         body=body,
@@ -423,7 +433,7 @@ async def _fail(call: _Call, error: SessionkitError) -> Err[SessionkitError]:
     hooks = call.cfg.hooks
     if hooks.after_error:
         await _run_hooks(hooks.after_error, HookContext(call.op.id, call.cfg.service, call.attempts), error)
-    if logger.isEnabledFor(_INFO):
+    if logger.isEnabledFor(logging.INFO):
         logger.info("%s failed after %d attempt(s): %s", call.op.id, call.attempts, error.message)
     return Err(error)
 
@@ -444,7 +454,7 @@ async def execute(
     deadline = call.started + timeout.total if timeout.total is not None else None
     waits = plan.retry.waits()
     waited = 0.0
-    debug = logger.isEnabledFor(_DEBUG)
+    debug = logger.isEnabledFor(logging.DEBUG)
     while True:
         call.attempts += 1
         pool = core.pool()

@@ -25,25 +25,9 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
-__all__ = ["UNSET", "OpenEnum", "Unset", "wire", "structure", "unstructure", "StructureFailure", "dumps"]
+__all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]
 
 T = TypeVar("T")
-
-
-class Unset(enum.Enum):
-    """The type of `UNSET`: a field left unset is omitted from the request body."""
-
-    UNSET = "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = Unset.UNSET
-"""Default for fields where "absent" and `null` mean different things to the server."""
 
 
 def wire(name: str, **kwargs: Any) -> Any:
@@ -151,19 +135,14 @@ def _structure_any(value: Any, _: Any) -> Any:
     return value
 
 
-def _is_unset_union(tp: Any) -> bool:
-    return typing.get_origin(tp) in (Union, types.UnionType) and Unset in typing.get_args(tp)
-
-
 def _is_plain_optional(tp: Any) -> bool:
-    """`X | None` for a resolved type `X` (not a forward reference, not a wider union, not UNSET)."""
+    """`X | None` for a resolved type `X` (not a forward reference, not a wider union)."""
     if typing.get_origin(tp) not in (Union, types.UnionType):
         return False
     args = typing.get_args(tp)
     return (
         len(args) == 2
         and type(None) in args
-        and Unset not in args
         and not any(isinstance(a, (str, typing.ForwardRef, TypeVar)) for a in args)
     )
 
@@ -242,9 +221,9 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
         return _objects_only(fn)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
-        # Only None and UNSET defaults mean "not given": any other default is sent as a value.
+        # Only a None default means "not given": any other default is sent as a value.
         overrides = {
-            a.name: override(rename=a.metadata.get("wire"), omit_if_default=a.default is None or a.default is UNSET)
+            a.name: override(rename=a.metadata.get("wire"), omit_if_default=a.default is None)
             for a in attrs.fields(cls)
         }
         return make_dict_unstructure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
@@ -267,16 +246,6 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
 
     conv.register_structure_hook_factory(is_mutable_sequence, list_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
-    conv.register_unstructure_hook(Unset, lambda _: None)
-
-    def unset_union_factory(tp: Any) -> Callable[[Any, Any], Any]:
-        # A present value is structured as the rest of the union; absence keeps the UNSET default.
-        rest = tuple(a for a in typing.get_args(tp) if a is not Unset)
-        inner: Any = rest[0] if len(rest) == 1 else Union[rest]
-        hook = conv.get_structure_hook(inner)
-        return lambda value, _: hook(value, inner)
-
-    conv.register_structure_hook_factory(_is_unset_union, unset_union_factory)
 
     def optional_factory(tp: Any) -> Callable[[Any, Any], Any]:
         # cattrs's own `X | None` hook dispatches on X at every call; resolving it once here makes
@@ -342,7 +311,7 @@ def _model_of(tp: Any) -> Any:
     """The attrs class or list item type inside `tp` (through Optional and other unions)."""
     if attrs.has(tp):
         return tp
-    args = [a for a in typing.get_args(tp) if a is not type(None) and a is not Unset]
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
     origin = typing.get_origin(tp)
     if origin in (list, tuple, dict) or origin in (Union, types.UnionType):
         for arg in args:
@@ -393,12 +362,6 @@ def structure_hook(tp: Any) -> Callable[[Any], Any]:
         return value  # the fast path disagreed, but the detailed one accepts: trust it
 
     return run
-
-
-def structure(data: Any, tp: type[T]) -> T:
-    """Structure `data` into `tp`, raising `StructureFailure` with the field path."""
-    result: T = structure_hook(tp)(data)
-    return result
 
 
 def structure_request(data: Any, tp: type[T]) -> T:

@@ -26,10 +26,13 @@ class ResponseMeta:
 
 
 class UnwrapError(Exception):
-    """Raised by `Err.unwrap()`: the caller asked for a value that is not there."""
+    """Raised by `Err.unwrap()` and `Ok.unwrap_err()`: the caller asked for what is not there.
 
-    def __init__(self, error: object) -> None:
-        super().__init__(f"called unwrap() on Err({error!r})")
+    `error` is what the result held instead: the error of an `Err`, the value of an `Ok`.
+    """
+
+    def __init__(self, error: object, *, called: str = "unwrap", on: str = "Err") -> None:
+        super().__init__(f"called {called}() on {on}({error!r})")
         self.error = error
 
 
@@ -50,7 +53,7 @@ class Ok(Generic[T]):
         return self.value
 
     def unwrap_err(self) -> NoReturn:
-        raise UnwrapError(self.value)
+        raise UnwrapError(self.value, called="unwrap_err", on="Ok")
 
     def unwrap_or(self, default: object) -> T:
         return self.value

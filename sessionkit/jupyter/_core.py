@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions, env
+from ..errors import status_table
+from .errors import JUPYTER_ERRORS
 
 
 class JupyterCore(BaseCore):
@@ -12,6 +14,7 @@ class JupyterCore(BaseCore):
 
     service = "jupyter"
     default_server_url = "http://localhost:8888"
+    error_classifier = status_table(JUPYTER_ERRORS)
 
     def __init__(self, server_url: str | None = None, token: str | None = None, **options: Unpack[CoreOptions]) -> None:
         self._token = token if token is not None else env("JUPYTER_TOKEN")

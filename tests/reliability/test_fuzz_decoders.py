@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from sessionkit import APIError, Operation, ResponseValidationError, SessionkitError, Unset
+from sessionkit import APIError, Operation, ResponseValidationError, SessionkitError
 from sessionkit._pipeline import _api_error, _Call, _decode
 from sessionkit._secrets import Secrets
 from sessionkit._transport import Raw
@@ -91,12 +91,10 @@ def _shaped(tp: Any, depth: int, noise: bool) -> st.SearchStrategy[Any]:
         required: dict[str, st.SearchStrategy[Any]] = {}
         optional: dict[str, st.SearchStrategy[Any]] = {}
         for f in attrs.fields(tp):
-            if hints.get(f.name) is Unset:
-                continue
             target = optional if f.default is not attrs.NOTHING else required
             target[_wire_name(f)] = shaped(hints.get(f.name, Any), depth + 1, noise)
         return st.fixed_dictionaries(required, optional=optional)
-    origin, args = typing.get_origin(tp), [a for a in typing.get_args(tp) if a is not Unset]
+    origin, args = typing.get_origin(tp), list(typing.get_args(tp))
     if origin is typing.Literal:
         return st.sampled_from(args)
     if origin in (list, tuple, set, frozenset, collections.abc.Sequence) and args:

@@ -27,6 +27,7 @@ def test_ok_combinators() -> None:
     with pytest.raises(UnwrapError) as info:
         ok.unwrap_err()
     assert info.value.error == 2
+    assert str(info.value) == "called unwrap_err() on Ok(2)"
 
 
 def test_err_combinators() -> None:
