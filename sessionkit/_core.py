@@ -90,6 +90,7 @@ class CoreConfig:
     max_response_bytes: int
     hooks: Hooks
     classify: ErrorClassifier
+    hints: Mapping[int, str]
     clock: Clock
     proxies: Proxies
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
@@ -109,6 +110,8 @@ class BaseCore:
     default_server_url: ClassVar[str] = ""
     error_classifier: ClassVar[ErrorClassifier] = error_class_for_status
     """The service's status-to-error table; an operation's own `errors` override it."""
+    status_hints: ClassVar[Mapping[int, str]] = {}
+    """What a caller can do about a status, appended to the error's message."""
 
     def __init__(
         self,
@@ -177,6 +180,7 @@ class BaseCore:
             max_response_bytes=max_response_bytes,
             hooks=self.hooks,
             classify=type(self).error_classifier,
+            hints=self.status_hints,
             clock=clock or SYSTEM_CLOCK,
             proxies=Proxies.from_env() if trust_env else NO_PROXIES,
             problem=problem,

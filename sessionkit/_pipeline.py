@@ -323,8 +323,9 @@ def _api_error(core: BaseCore, call: _Call, raw: Raw, secrets: Secrets) -> APIEr
     cls = call.op.error_class(raw.status) or call.cfg.classify(raw.status, body)
     summary = raw.note or _summary(body, text)
     message = f"{raw.status} {clean_text(raw.reason)}".rstrip() + (f": {summary}" if summary else "")
-    if cls.hint:
-        message += f" ({cls.hint})"
+    hint = call.cfg.hints.get(raw.status)
+    if hint:
+        message += f" ({hint})"
     kwargs: dict[str, Any] = dict(
         status=raw.status,
         body=body,

@@ -25,8 +25,8 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args)
     if not args:  # a bare `sessionkit` is a request for directions, not a one-line error
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, Literal, cast
 
 __all__ = [
     "APIError",
@@ -89,12 +89,7 @@ class RequestTimeoutError(SessionkitError):
 
 
 class APIError(SessionkitError):
-    """The server answered with a status the operation does not treat as success.
-
-    A subclass may set `hint`: what the caller can do about it, appended to the message.
-    """
-
-    hint: ClassVar[str] = ""
+    """The server answered with a status the operation does not treat as success."""
 
     def __init__(
         self,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._core import VERSION
 from .output import EXIT_USAGE, UsageError, dumps, error_json
 from .request import lone_surrogate_at
-from .table import SERVICES, Op, Service
+from .table import SERVICES, Op, Service, ops_of
 
 __all__ = ["build_parser"]
 
@@ -85,11 +85,12 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
             metavar="FILE",
             help="skip the input lines a previous run's output FILE has a result (ok or error) for",
         )
-    if op.paged:
+    if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the service `argv` names (if any) is imported to list its operations."""
     parser = _Parser(prog="sessionkit", description="Call the sessions APIs of five services.", epilog=_EPILOG)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--version", action="version", version=f"sessionkit {VERSION}")
@@ -101,11 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         svc.set_defaults(service_spec=service)
         groups = svc.add_subparsers(dest="group", required=True, metavar="sessions")
         sessions = groups.add_parser("sessions", help=f"{service.name} session operations")
+        named = service.name in argv[:1]
+        service_ops = ops_of(service) if named else ()
         ops = sessions.add_subparsers(
-            dest="op", required=True, metavar="{" + ",".join(o.name for o in service.ops) + "}"
+            dest="op", required=True, metavar="{" + ",".join(o.name for o in service_ops) + "}" if named else "OP"
         )
         common = _connection_flags(service)
-        for op in service.ops:
+        for op in service_ops:
             _add_op(ops, op, common)
     return parser
 

@@ -36,7 +36,7 @@ async def run_operation(ns: argparse.Namespace) -> int:
             body = json.loads(op.default_body)
         request = build_request(op, getattr(ns, "id", None), body)
     module = importlib.import_module(service.module)
-    fn = getattr(module, op.function)
+    fn = op.fn
     try:
         core = getattr(module, service.core)(**_core_kwargs(service, ns))
     except ValueError as exc:  # a --server-url, --timeout or credential the core refuses
@@ -44,8 +44,8 @@ async def run_operation(ns: argparse.Namespace) -> int:
     async with core:
         if batch:
             return await run_batch(fn, core, op, ns)
-        if getattr(ns, "all", False):
-            return await _run_all(getattr(module, f"{op.function}_all"), core, request)
+        if getattr(ns, "all", False) and op.every_page is not None:
+            return await _run_all(op.every_page, core, request)
         return print_result(await fn(core, request))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from .._pipeline import Operation, RequestOptions
+from .._registry import collect
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
 from .models import CreateSessionRequest, CreateSessionResponse, GetSessionRequest, Session
 from .params import CreateSessionRequestParams, GetSessionRequestParams
 
-__all__ = ["sessions_create", "sessions_get"]
+__all__ = ["OPERATIONS", "sessions_create", "sessions_get"]
 
 
 def _is_idempotent(model: CreateSessionRequest) -> bool:
@@ -62,3 +63,7 @@ async def sessions_get(
 ) -> Result[Session, SessionkitError]:
     """Get a session's details and messages (`{"session_id": id}`)."""
     return await core.send(GET_SESSION, request, options)
+
+
+OPERATIONS = collect(__name__)
+"""This module's operations with their functions: what the CLI, the docs and the request tests read."""

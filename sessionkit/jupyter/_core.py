@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions, env
-from ..errors import status_table
-from .errors import JUPYTER_ERRORS
 
 
 class JupyterCore(BaseCore):
@@ -14,7 +12,8 @@ class JupyterCore(BaseCore):
 
     service = "jupyter"
     default_server_url = "http://localhost:8888"
-    error_classifier = status_table(JUPYTER_ERRORS)
+    # Jupyter answers a missing or wrong token with 403 (never 401): say so where it shows.
+    status_hints = {403: "Jupyter answers 403 to a missing or wrong token: check token= or JUPYTER_TOKEN"}
 
     def __init__(self, server_url: str | None = None, token: str | None = None, **options: Unpack[CoreOptions]) -> None:
         self._token = token if token is not None else env("JUPYTER_TOKEN")

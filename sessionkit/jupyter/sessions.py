@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._pipeline import Operation, RequestOptions
+from .._registry import collect
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import JupyterCore
@@ -20,7 +21,7 @@ from .params import (
     UpdateSessionRequestParams,
 )
 
-__all__ = ["sessions_create", "sessions_list", "sessions_get", "sessions_update", "sessions_delete"]
+__all__ = ["OPERATIONS", "sessions_create", "sessions_list", "sessions_get", "sessions_update", "sessions_delete"]
 
 CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
     id="jupyter.sessions.create",
@@ -109,3 +110,7 @@ async def sessions_delete(
 ) -> Result[None, SessionkitError]:
     """Delete a session and shut its kernel down."""
     return await core.send(DELETE_SESSION, request, options)
+
+
+OPERATIONS = collect(__name__)
+"""This module's operations with their functions: what the CLI, the docs and the request tests read."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from .._pipeline import Operation, RequestOptions
+from .._registry import collect
 from .._serde import StructureFailure
 from ..errors import SessionkitError
 from ..result import Result
@@ -12,7 +13,7 @@ from ._core import ORGANIZATION_HEADER, Log10Core
 from .models import CreateSessionRequest
 from .params import CreateSessionRequestParams
 
-__all__ = ["sessions_create"]
+__all__ = ["OPERATIONS", "sessions_create"]
 
 
 def session_id(body: Any) -> Any:
@@ -45,3 +46,7 @@ async def sessions_create(
 ) -> Result[str, SessionkitError]:
     """Create a session and return its id (201). Not retried unless `options.idempotency_key` is given."""
     return await core.send(CREATE_SESSION, request, options)
+
+
+OPERATIONS = collect(__name__)
+"""This module's operations with their functions: what the CLI, the docs and the request tests read."""

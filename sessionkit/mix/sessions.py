@@ -12,6 +12,7 @@ from typing import Any, cast
 import attrs
 
 from .._pipeline import Operation, RequestOptions
+from .._registry import collect
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import MixCore
@@ -31,7 +32,7 @@ from .params import (
     ListSessionsRequestParams,
 )
 
-__all__ = ["sessions_list", "sessions_create", "sessions_get", "sessions_fork", "sessions_delete"]
+__all__ = ["OPERATIONS", "sessions_list", "sessions_create", "sessions_get", "sessions_fork", "sessions_delete"]
 
 _SESSION_KEYS = frozenset(a.metadata.get("wire", a.name) for a in attrs.fields(SessionData))
 
@@ -150,3 +151,7 @@ async def sessions_delete(
 ) -> Result[None, SessionkitError]:
     """Delete a session and all its data (204)."""
     return await core.send(DELETE_SESSION, request, options)
+
+
+OPERATIONS = collect(__name__)
+"""This module's operations with their functions: what the CLI, the docs and the request tests read."""

@@ -9,6 +9,7 @@ from typing import Any, cast
 import attrs
 
 from .._pipeline import Operation, RequestOptions
+from .._registry import all_pages, collect
 from ..errors import InvalidRequestError, ResponseValidationError, SessionkitError
 from ..result import Err, Ok, ResponseMeta, Result
 from ._core import OrqCore
@@ -33,6 +34,7 @@ from .params import (
 )
 
 __all__ = [
+    "OPERATIONS",
     "sessions_create",
     "sessions_get",
     "sessions_update",
@@ -241,6 +243,7 @@ def _broken_paging(reason: str, meta: ResponseMeta | None) -> Err[ResponseValida
     return Err(error)
 
 
+@all_pages(LIST_SESSIONS)
 async def sessions_list_all(
     core: OrqCore,
     request: ListThreadsRequest | ListThreadsRequestParams,
@@ -296,3 +299,7 @@ async def sessions_list_all(
             return
         page += 1
         current = _at_page(request, page)
+
+
+OPERATIONS = collect(__name__)
+"""This module's operations with their functions: what the CLI, the docs and the request tests read."""

@@ -7,7 +7,7 @@ import pytest
 
 from sessionkit import APIError, Err, InternalServerError, NotFoundError, Operation, PermissionDeniedError
 from sessionkit.devin import DevinCore, DevinInternalServerError, DevinNotFoundError
-from sessionkit.jupyter import JupyterCore, JupyterPermissionDeniedError, sessions_list
+from sessionkit.jupyter import JupyterCore, sessions_list
 from sessionkit.mix import MixCore, RESTResponseNotFoundError
 from sessionkit.orq import OrqCore
 from sessionkit.testing import FakeJupyter
@@ -16,7 +16,7 @@ from sessionkit.testing import FakeJupyter
 @pytest.mark.parametrize(
     ("core", "status", "body", "expected"),
     [
-        (JupyterCore(), 403, None, JupyterPermissionDeniedError),
+        (JupyterCore(), 403, None, PermissionDeniedError),
         (JupyterCore(), 404, None, NotFoundError),
         (DevinCore("k"), 404, None, DevinNotFoundError),
         (DevinCore("k"), 502, None, DevinInternalServerError),
@@ -43,7 +43,6 @@ async def test_a_jupyter_403_says_the_token_is_missing_or_wrong() -> None:
     async with FakeJupyter(token="right") as fake, JupyterCore(server_url=fake.url, token="tok-wrong-123") as core:
         result = await sessions_list(core)
     assert isinstance(result, Err)
-    assert isinstance(result.error, JupyterPermissionDeniedError)
-    assert isinstance(result.error, PermissionDeniedError)
+    assert type(result.error) is PermissionDeniedError
     assert "missing or wrong token" in str(result.error)
     assert "tok-wrong-123" not in str(result.error), "the token itself is never shown"

@@ -19,13 +19,13 @@ from sessionkit import (
     InvalidRequestError,
     NotFoundError,
     Ok,
+    PermissionDeniedError,
     Result,
     SessionkitError,
 )
 from sessionkit.jupyter import (
     CreateSessionRequest,
     JupyterCore,
-    JupyterPermissionDeniedError,
     KernelRef,
     Session,
     SessionUpdate,
@@ -207,7 +207,7 @@ ERROR_TABLE: list[tuple[int, str, str, type[APIError], str | None]] = [
         BadRequestError,
         "No JSON data provided",
     ),
-    (403, '{"message": "Forbidden", "reason": null}', "application/json", JupyterPermissionDeniedError, "Forbidden"),
+    (403, '{"message": "Forbidden", "reason": null}', "application/json", PermissionDeniedError, "Forbidden"),
     (
         404,
         f'{{"message": "Session not found: session_id=\'{SID}\'", "reason": null}}',

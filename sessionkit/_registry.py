@@ -1,0 +1,120 @@
+"""Each service's operations as data: the declaration, its thin function, and what follows from them.
+
+A service module ends with `OPERATIONS = collect(__name__)`. `collect` pairs every `Operation` the
+module declares with the function named after its id (`"mix.sessions.fork"` -> `sessions_fork`),
+and a function marked `@all_pages(OP)` with the operation it pages through. A declaration without
+its function, or a `sessions_*` function without its declaration, fails at import: the CLI, the docs'
+operation tables and the all-operations request test read this registry and nothing else.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, cast
+
+import attrs
+
+from ._pipeline import Operation
+
+__all__ = ["Registered", "all_pages", "collect", "function_name"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PAGES = "__sessionkit_pages__"
+
+
+def function_name(operation_id: str) -> str:
+    """`"mix.sessions.messages.list"` -> `"sessions_messages_list"`."""
+    return "_".join(operation_id.split(".")[1:])
+
+
+def all_pages(op: Operation[Any, Any]) -> Callable[[F], F]:
+    """Mark a function as the every-page iterator of `op` (the CLI's `--all`)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _PAGES, op)
+        return fn
+
+    return mark
+
+
+@attrs.frozen
+class Registered:
+    """One operation of a service: its declaration, its function and (for paged lists) its iterator."""
+
+    operation: Operation[Any, Any]
+    function: Callable[..., Any]
+    every_page: Callable[..., Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The command's name: the id after the service and "sessions" (`"messages list"`)."""
+        return " ".join(self.operation.id.split(".")[2:])
+
+    @property
+    def summary(self) -> str:
+        """The first line of the function's docstring."""
+        return (inspect.getdoc(self.function) or "").split("\n", 1)[0]
+
+    @property
+    def id_key(self) -> str | None:
+        """The request key of the session id in the path, when the operation takes one."""
+        params = self.operation.path_params
+        return params[0] if params else None
+
+    @property
+    def body_key(self) -> str | None:
+        """The request key the body goes under, when the body is one field of the request."""
+        body = self.operation.body
+        return body if body not in (None, "*") else None
+
+    @property
+    def takes_body(self) -> bool:
+        """Whether the request has fields besides the path id."""
+        request = self.operation.request
+        return request is not None and any(a.name not in self.operation.path_params for a in attrs.fields(request))
+
+    @property
+    def creates(self) -> bool:
+        """A create that is not safe to repeat as it is: a batch line needs idempotency for it."""
+        op = self.operation
+        return self.name == "create" and op.method == "POST" and op.retry_safe is not True
+
+    @property
+    def idempotency(self) -> Literal["key", "field"] | None:
+        """How a batch keeps a retried or resumed create from making a second session."""
+        if not self.creates:
+            return None
+        request = self.operation.request
+        if request is not None and any(a.name == "idempotent" for a in attrs.fields(request)):
+            return "field"
+        return "key"
+
+    @property
+    def batch(self) -> bool:
+        """Whether the operation takes a request, so that NDJSON lines can each be one."""
+        return self.id_key is not None or self.takes_body
+
+
+def collect(module_name: str) -> tuple[Registered, ...]:
+    """Every operation `module_name` declares, paired with its functions, in declaration order."""
+    module = sys.modules[module_name]
+    namespace = vars(module)
+    ops: list[Operation[Any, Any]] = [v for v in namespace.values() if isinstance(v, Operation)]  # pyright: ignore[reportUnknownVariableType]
+    functions = {n: f for n, f in namespace.items() if n.startswith("sessions_") and inspect.iscoroutinefunction(f)}
+    pagers: dict[int, Callable[..., Any]] = {}
+    for value in namespace.values():
+        paged: object = getattr(value, _PAGES, None)
+        if isinstance(paged, Operation) and callable(value):
+            pagers[id(cast("object", paged))] = value
+    out: list[Registered] = []
+    for op in ops:
+        name = function_name(op.id)
+        fn = functions.pop(name, None)
+        if fn is None:
+            raise RuntimeError(f"{module_name}: {op.id} is declared but has no function {name}")
+        out.append(Registered(op, fn, pagers.pop(id(op), None)))
+    if functions or pagers:
+        raise RuntimeError(f"{module_name}: functions without a declaration: {sorted(functions) or list(pagers)}")
+    return tuple(out)
