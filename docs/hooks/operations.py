@@ -1,0 +1,52 @@
+"""mkdocs hook: `<!-- operations: SERVICE -->` in a page becomes the table of that service's operations,
+built from its registry (`sessionkit.SERVICE.OPERATIONS`), so a new operation is documented with the
+summary line of its own docstring and nothing to edit here."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import typing
+from typing import Any
+
+import attrs
+
+MARKER = re.compile(r"<!-- operations: ([a-z0-9_.]+) -->")
+
+
+def type_name(tp: Any) -> str:
+    if tp is None:
+        return "None"
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp)
+    if origin is not None and args:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(type_name(a) for a in args)}]"
+    return getattr(tp, "__name__", str(tp))
+
+
+def table(package: str) -> str:
+    module = importlib.import_module(f"sessionkit.{package}")
+    rows = [
+        "| function | HTTP | request: model / mapping | `Ok` value | what it does |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for entry in module.OPERATIONS:
+        op = entry.operation
+        success = "/".join(str(s) for s in op.success)
+        http = f"`{op.method} {op.path}` → {success}"
+        request = op.request
+        if request is None:
+            shown = "none"
+        else:
+            required = [a.name for a in attrs.fields(request) if a.default is attrs.NOTHING]
+            keys = ", ".join(required) if required else "all optional"
+            shown = f"`{request.__name__}` / `{request.__name__}Params` ({keys})"
+        function = f"`{entry.function.__name__}`"
+        if entry.every_page is not None:
+            function += f", `{entry.every_page.__name__}`"
+        rows.append(f"| {function} | {http} | {shown} | `{type_name(op.response)}` | {entry.summary} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    return MARKER.sub(lambda m: table(m.group(1)), markdown)
