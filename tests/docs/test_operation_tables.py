@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _hook() -> Any:
     spec = importlib.util.spec_from_file_location("operations_hook", ROOT / "docs" / "hooks" / "operations.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -24,9 +25,9 @@ def _hook() -> Any:
 def _services() -> list[str]:
     names = []
     for info in pkgutil.iter_modules(sessionkit.__path__):
-        if info.ispkg and not info.name.startswith("_") and info.name != "testing":
-            if hasattr(importlib.import_module(f"sessionkit.{info.name}"), "OPERATIONS"):
-                names.append(info.name)
+        public = info.ispkg and not info.name.startswith("_") and info.name != "testing"
+        if public and hasattr(importlib.import_module(f"sessionkit.{info.name}"), "OPERATIONS"):
+            names.append(info.name)
     return names
 
 
