@@ -112,6 +112,8 @@ class BaseCore:
     """The service's status-to-error table; an operation's own `errors` override it."""
     status_hints: ClassVar[Mapping[int, str]] = {}
     """What a caller can do about a status, appended to the error's message."""
+    credential_env: ClassVar[str | None] = None
+    """The environment variable the credential falls back to when none is given."""
 
     def __init__(
         self,
@@ -129,7 +131,12 @@ class BaseCore:
         max_response_bytes: int = 64 * 1024 * 1024,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
+        credential: str | None = None,
     ) -> None:
+        # A service core passes its own credential argument here (`token`, `api_key`), so the
+        # fallback to its environment variable lives once, in `credential_env`.
+        env_name = type(self).credential_env
+        self._credential: str | None = credential if credential is not None else env(env_name) if env_name else None
         # A bad URL or header is reported by every call as `InvalidRequestError` (nothing is sent),
         # so a core built from configuration never raises where its calls would return a value.
         problem: tuple[str, str] | None = None

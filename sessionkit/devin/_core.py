@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
-from .._core import BaseCore, CoreOptions, env
+from .._core import BaseCore, CoreOptions
 from ..errors import status_table
 from .errors import DEVIN_ERRORS
 
@@ -13,14 +13,14 @@ class DevinCore(BaseCore):
     """A Devin API client core. `api_key` falls back to the `DEVIN_API_KEY` environment variable."""
 
     service = "devin"
+    credential_env = "DEVIN_API_KEY"
     error_classifier = status_table(DEVIN_ERRORS)
     default_server_url = "https://api.devin.ai"
 
     def __init__(
         self, api_key: str | None = None, *, server_url: str | None = None, **options: Unpack[CoreOptions]
     ) -> None:
-        self._api_key = api_key if api_key is not None else env("DEVIN_API_KEY")
-        super().__init__(server_url=server_url, **options)
+        super().__init__(server_url=server_url, credential=api_key, **options)
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        return {"Authorization": f"Bearer {self._credential}"} if self._credential else {}

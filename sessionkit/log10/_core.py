@@ -17,6 +17,7 @@ class Log10Core(BaseCore):
     """
 
     service = "log10"
+    credential_env = "LOG10_TOKEN"
     default_server_url = "https://log10.io"
 
     def __init__(
@@ -27,11 +28,10 @@ class Log10Core(BaseCore):
         server_url: str | None = None,
         **options: Unpack[CoreOptions],
     ) -> None:
-        self._token = token if token is not None else env("LOG10_TOKEN")
         self.organization = organization or env("LOG10_ORG_ID")
         if self.organization:
             options["headers"] = {ORGANIZATION_HEADER: self.organization, **(options.get("headers") or {})}
-        super().__init__(server_url=server_url, **options)
+        super().__init__(server_url=server_url, credential=token, **options)
 
     def auth_headers(self) -> dict[str, str]:
-        return {"X-Log10-Token": self._token} if self._token else {}
+        return {"X-Log10-Token": self._credential} if self._credential else {}

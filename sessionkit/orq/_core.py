@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
-from .._core import BaseCore, CoreOptions, env
+from .._core import BaseCore, CoreOptions
 from ..errors import status_table
 from .errors import ORQ_ERRORS
 
@@ -13,17 +13,17 @@ class OrqCore(BaseCore):
     """An Orq client core. `api_key` falls back to the `ORQ_API_KEY` environment variable."""
 
     service = "orq"
+    credential_env = "ORQ_API_KEY"
     error_classifier = status_table(ORQ_ERRORS)
     default_server_url = "https://my.orq.ai"
 
     def __init__(
         self, api_key: str | None = None, *, server_url: str | None = None, **options: Unpack[CoreOptions]
     ) -> None:
-        self._api_key = api_key if api_key is not None else env("ORQ_API_KEY")
-        super().__init__(server_url=server_url, **options)
+        super().__init__(server_url=server_url, credential=api_key, **options)
 
     def auth_headers(self) -> dict[str, str]:
-        key = self._api_key
+        key = self._credential
         if not key:
             return {}
         # As the official SDKs do: a key that already carries the scheme is sent as it is.
