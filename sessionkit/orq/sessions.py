@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 import attrs
 
+from .._paging import DEFAULT_MAX_PAGES, every_page
 from .._pipeline import Operation, RequestOptions
 from .._registry import all_pages, collect
-from ..errors import InvalidRequestError, ResponseValidationError, SessionkitError
-from ..result import Err, Ok, ResponseMeta, Result
+from ..errors import SessionkitError
+from ..result import Result
 from ._core import OrqCore
 from .models import (
     CreateThreadRequest,
@@ -189,62 +189,13 @@ def _at_page(
     return {**request, "page": page}
 
 
-DEFAULT_MAX_PAGES = 10_000
-# How many ids (kept as hashes) `sessions_list_all` remembers to spot a page it has already seen.
-# Hashes, not the ids, so the memory does not depend on how long the server makes its ids: at most
-# this many ints (well under 2 MB) plus the ids of one page, which the page itself already costs.
-_SEEN_CAP = 10_000
-
-
-class _SeenIds:
-    """The id hashes of the last pages, oldest page dropped first, the previous page always kept."""
-
-    def __init__(self, cap: int) -> None:
-        self._cap = cap
-        self._pages: deque[frozenset[int]] = deque()
-        self._counts: dict[int, int] = {}  # hash -> on how many remembered pages it appears
-        self._total = 0
-
-    @property
-    def previous(self) -> frozenset[int]:
-        return self._pages[-1] if self._pages else frozenset()
-
-    def all_seen(self, page: frozenset[int]) -> bool:
-        return all(h in self._counts for h in page)
-
-    def add(self, page: frozenset[int]) -> None:
-        self._pages.append(page)
-        self._total += len(page)
-        for h in page:
-            self._counts[h] = self._counts.get(h, 0) + 1
-        while self._total > self._cap and len(self._pages) > 1:
-            old = self._pages.popleft()
-            self._total -= len(old)
-            for h in old:
-                if self._counts[h] == 1:
-                    del self._counts[h]
-                else:
-                    self._counts[h] -= 1
-
-
-def _broken_paging(reason: str, meta: ResponseMeta | None) -> Err[ResponseValidationError]:
-    # The page itself decoded fine; it is the sequence of pages that breaks the contract.
-    if meta is None:
-        return Err(ResponseValidationError(reason, field_path="data", operation_id=LIST_SESSIONS.id))
-    error = ResponseValidationError(
-        reason,
-        field_path="data",
-        status=meta.status,
-        headers=meta.headers,
-        operation_id=meta.operation_id,
-        attempts=meta.attempts,
-        elapsed=meta.elapsed,
-    )
-    return Err(error)
+def _page_of(request: ListThreadsRequest | ListThreadsRequestParams) -> int:
+    page = request.page if isinstance(request, ListThreadsRequest) else request.get("page")
+    return page if isinstance(page, int) and not isinstance(page, bool) else 1
 
 
 @all_pages(LIST_SESSIONS)
-async def sessions_list_all(
+def sessions_list_all(
     core: OrqCore,
     request: ListThreadsRequest | ListThreadsRequestParams,
     *,
@@ -254,51 +205,31 @@ async def sessions_list_all(
     """Every session matching the query, page after page, as `Ok(thread)` values.
 
     Starts at `request.page` (default 1) and asks for the next page while the server says
-    `has_more`. A failure is yielded once as `Err` and ends the iteration. A page that is empty yet
-    claims `has_more` also ends it: such a server would otherwise be polled forever.
-
-    Two more guards end the iteration with `Err(ResponseValidationError)` after the items already
-    yielded, so a server that breaks the paging contract cannot keep a caller busy forever:
-
-    - a page that claims `has_more` yet brings only sessions of earlier pages (the server ignores
-      `page`, or cycles); it is not yielded. A page with one new session is yielded whole, repeats
-      included: a session created while paging shifts the offset pages.
-    - `max_pages` (default 10,000): at most this many pages are asked for; if the last one still
-      says `has_more`, the `Err` says so. Raise it for a longer listing, or narrow the filters.
+    `has_more`. A failure is yielded once as `Err` and ends the iteration, and so does a page that is
+    empty yet claims `has_more`. A server that repeats pages or never ends makes the iteration end
+    with `Err(ResponseValidationError)` after the sessions already yielded (`max_pages`, default
+    10,000, bounds it); see `sessionkit._paging`.
     """
-    if type(max_pages) is not int or max_pages < 1:  # not a bool, not a float: range() would raise
-        yield Err(InvalidRequestError("must be an integer >= 1", field_path="max_pages", operation_id=LIST_SESSIONS.id))
-        return
-    first = request.page if isinstance(request, ListThreadsRequest) else request.get("page")
-    page = first if isinstance(first, int) and not isinstance(first, bool) else 1
-    current: ListThreadsRequest | ListThreadsRequestParams = request if first is not None else _at_page(request, page)
-    seen = _SeenIds(_SEEN_CAP)
-    for fetched in range(1, max_pages + 1):
-        result = await sessions_list(core, current, options=options)
-        if isinstance(result, Err):
-            yield result
-            return
-        listing = result.value
-        ids = frozenset(hash(thread.id) for thread in listing.data)
-        # Only a page that claims more can loop; a last page of repeats is yielded and ends it.
-        if fetched > 1 and listing.has_more and ids and seen.all_seen(ids):
-            if ids == seen.previous:
-                reason = f"the server repeated page {page - 1} as page {page} (does it ignore `page`?)"
-            else:
-                reason = f"page {page} only repeats sessions of earlier pages (the server's paging cycles)"
-            yield _broken_paging(reason, result.meta)
-            return
-        seen.add(ids)
-        for thread in listing.data:
-            yield Ok(thread, meta=result.meta)
-        if not listing.has_more or not listing.data:
-            return
-        if fetched == max_pages:
-            reason = f"page {page} still says has_more after max_pages={max_pages} pages; raise max_pages to read on"
-            yield _broken_paging(reason, result.meta)
-            return
-        page += 1
-        current = _at_page(request, page)
+
+    async def fetch(
+        page: ListThreadsRequest | ListThreadsRequestParams,
+    ) -> Result[ListThreadsResponse, SessionkitError]:
+        return await sessions_list(core, page, options=options)
+
+    def next_of(listing: ListThreadsResponse, current: ListThreadsRequest | ListThreadsRequestParams) -> Any:
+        return _at_page(current, _page_of(current) + 1) if listing.has_more else None
+
+    return every_page(
+        fetch,
+        _at_page(request, _page_of(request)),
+        items_of=lambda listing: listing.data,
+        next_of=next_of,
+        key=lambda thread: thread.id,
+        label=lambda current: f"page {_page_of(current)}",
+        items_path="data",
+        operation_id=LIST_SESSIONS.id,
+        max_pages=max_pages,
+    )
 
 
 OPERATIONS = collect(__name__)

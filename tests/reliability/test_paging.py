@@ -27,7 +27,7 @@ from aiohttp.test_utils import TestServer
 
 from sessionkit import Err, InvalidRequestError, Ok, ResponseValidationError
 from sessionkit.orq import OrqCore, sessions_list_all
-from sessionkit.orq.sessions import _SeenIds
+from sessionkit._paging import _SeenIds
 from tests.cli._run import sessionkit
 
 KEY = "orq-paging-key"
@@ -147,7 +147,7 @@ async def test_a_server_that_never_ends_stops_at_max_pages(serve: ServeFactory) 
     error = final_error(results)
     assert isinstance(error, ResponseValidationError)
     assert "max_pages=5" in error.reason
-    assert "page 5 still says has_more" in error.reason
+    assert "page 5 still says there is more" in error.reason
     assert server.pages == [1, 2, 3, 4, 5]  # no request past the bound
 
 
