@@ -76,9 +76,10 @@ def _named(value: object) -> str:
 class Operation(Generic[Req, Resp]):
     """One operation of one service, as data.
 
-    `path` placeholders name wire fields of the request model; they are percent-encoded as one
-    segment. `body` is "*" (the request minus path, query and header fields), the name of one
-    request field, or None (no body). `query` and `headers` name request fields sent elsewhere.
+    Every field named here is the request model's Python name. `path` placeholders name fields
+    sent as one percent-encoded path segment. `body` is "*" (the request minus path, query and header
+    fields), the name of one request field, or None (no body). `query` and `headers` name fields sent
+    there (a list field as a repeated query parameter). A name that is not a field fails at import.
     `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists).
     `validate` checks a built request model for rules types cannot say; it returns
     `(field_path, reason)` for a bad one, and the call ends in `InvalidRequestError` before sending.
@@ -100,9 +101,21 @@ class Operation(Generic[Req, Resp]):
     validate: Callable[[Any], tuple[str, str] | None] | None = attrs.field(default=None, repr=_named)
     path_params: tuple[str, ...] = attrs.field(init=False)
     _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)
+    _wire: Mapping[str, str] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
+        fields = attrs.fields(self.request) if self.request is not None and attrs.has(self.request) else ()
+        wire = {a.name: a.metadata.get("wire", a.name) for a in fields}
+        named = [*self.path_params, *self.query, *self.headers, *([self.body] if self.body not in (None, "*") else [])]
+        unknown = [n for n in named if n not in wire]
+        if unknown and self.request is not None:
+            raise ValueError(f"{self.id}: {unknown} are not fields of {self.request.__name__}")
+        object.__setattr__(self, "_wire", wire)
+
+    def wire(self, name: str) -> str:
+        """The JSON name of the request field `name`."""
+        return self._wire.get(name, name)
 
     def is_retry_safe(self, model: Any) -> bool:
         if self.retry_safe is None:
@@ -179,7 +192,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
 
     path = op.path
     for name in op.path_params:
-        value = data.pop(name, None)
+        value = data.pop(op.wire(name), None)
         if value is None or value == "":
             raise _Invalid("a non-empty path parameter is required", f"$.{name}")
         try:
@@ -188,14 +201,18 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
             raise _Invalid("not valid Unicode (it holds a lone surrogate)", f"$.{name}") from None
     query = ""
     if op.query:
-        pairs = [(n, _query_value(data.pop(n))) for n in op.query if data.get(n) is not None]
+        pairs: list[tuple[str, str]] = []
+        for name in op.query:
+            value = data.pop(op.wire(name), None)
+            values = cast("list[Any]", value) if isinstance(value, list) else [] if value is None else [value]
+            pairs += [(op.wire(name), _query_value(v)) for v in values]
         try:
             query = urlencode(pairs, quote_via=quote)
         except UnicodeEncodeError:
             raise _Invalid("a query value is not valid Unicode (it holds a lone surrogate)", "$") from None
     headers: dict[str, str] = {}
     for name, header in op.headers.items():
-        value = data.pop(name, None)
+        value = data.pop(op.wire(name), None)
         if value is not None:
             headers[header] = str(value)
 
@@ -205,7 +222,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     elif op.body == "*":
         payload = data
     else:
-        payload = data.get(op.body)
+        payload = data.get(op.wire(op.body))
     if payload is None or (payload == {} and not op.send_empty_body):
         return _Prepared(model, path, query, headers, None)
     try:

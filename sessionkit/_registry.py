@@ -83,13 +83,21 @@ class Registered:
 
     @property
     def idempotency(self) -> Literal["key", "field"] | None:
-        """How a batch keeps a retried or resumed create from making a second session."""
+        """How a batch keeps a retried or resumed create from making a second session, if it can.
+
+        "field" when the request model has an `idempotent` field (Devin v1); "key" only when the
+        operation declares an `Idempotency-Key` header among its request fields, which is how a
+        service that honours one is declared (none does today). Otherwise None: sending a key the
+        server ignores would only make the client retry a create the server does not deduplicate.
+        """
         if not self.creates:
             return None
         request = self.operation.request
         if request is not None and any(a.name == "idempotent" for a in attrs.fields(request)):
             return "field"
-        return "key"
+        if any(header.lower() == "idempotency-key" for header in self.operation.headers.values()):
+            return "key"
+        return None
 
     @property
     def batch(self) -> bool:

@@ -5,6 +5,10 @@ SIGTERM no new call starts, the calls in flight get `--grace` seconds, every fin
 written (the ones still held back for an unfinished line too: each carries its `index`), stderr
 says which input lines were not done, and the exit code is 130 or 143. `--resume FILE` skips the
 lines a previous run's output FILE holds a result for.
+
+Of the lines not done, `in_doubt` names those whose call had started and was cancelled without
+being idempotent (`Line.idempotent`): the server may have acted on them (an Orq, Mix or Log10
+create may exist), and a resume sends them again.
 """
 
 from __future__ import annotations
@@ -79,16 +83,26 @@ async def run_batch(fn: Callable[..., Any], core: Any, op: Op, ns: argparse.Name
             return Err(line.error)
         return await stop.run(lambda: fn(core, line.request, options=line.options))
 
+    abandoned: set[int] = set()  # lines whose call started and was cancelled: no result
     with stop.installed(), progress(op.name, len(lines), enabled=sys.stderr.isatty()) as bar:
         stream = batch_iter(call, pending(), concurrency=ns.concurrency)
         async with aclosing(stream):
             async for position, result in stream:
                 bar.advance()
-                if not (isinstance(result, Err) and isinstance(result.error, Abandoned)):
+                if isinstance(result, Err) and isinstance(result.error, Abandoned):
+                    abandoned.add(lines[position].index)
+                else:
                     writer.add(lines[position].index, result)
     if not stop.stopping:
         return EXIT_OK if writer.failed == 0 else EXIT_API
     writer.flush_held()
-    not_done = [line.index + 1 for line in lines if line.index not in writer.done]
-    print(dumps({"interrupted": True, "signal": stop.signal_name, "not_done": not_done}), file=sys.stderr)
+    not_done = [line for line in lines if line.index not in writer.done]
+    in_doubt = [line for line in not_done if line.index in abandoned and not line.idempotent]
+    report = {
+        "interrupted": True,
+        "signal": stop.signal_name,
+        "not_done": [line.index + 1 for line in not_done],
+        "in_doubt": [line.index + 1 for line in in_doubt],
+    }
+    print(dumps(report), file=sys.stderr)
     return stop.exit_code

@@ -26,12 +26,18 @@ __all__ = ["Line", "split_lines", "parse_lines", "idempotency_key", "finished_in
 
 @dataclass(frozen=True)
 class Line:
-    """One non-blank input line: its index, and its request (or the error that keeps it from being sent)."""
+    """One non-blank input line: its index, and its request (or the error that keeps it from being sent).
+
+    `idempotent` is true when the call is safe to send again: it carries an `Idempotency-Key` the
+    service honours, or sets the request's `idempotent` field to true. A line without it that a stop
+    cut off mid-call is `in_doubt`: the server may have acted on it, and a resume sends it again.
+    """
 
     index: int
     request: Any
     options: RequestOptions | None = None
     error: InvalidRequestError | None = None
+    idempotent: bool = False
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -43,7 +49,10 @@ def split_lines(data: bytes) -> list[bytes]:
 
 
 def idempotency_key(index: int, raw: bytes) -> str:
-    """The same key for the same line at the same place, so a retried or resumed create is not a new one."""
+    """The same key for the same line at the same place, so a retried or resumed create is not a new one.
+
+    Sent only for an operation whose service honours the header (`Op.idempotency == "key"`).
+    """
     digest = hashlib.sha256(b"%d\n" % index + raw).hexdigest()
     return f"sessionkit-{digest[:32]}"
 
@@ -55,10 +64,12 @@ def _line(op: Op, index: int, raw: bytes) -> Line:
     except UsageError as exc:
         return Line(index, None, error=InvalidRequestError(str(exc)))
     if op.idempotency == "key":
-        return Line(index, request, RequestOptions(idempotency_key=idempotency_key(index, raw)))
-    if op.idempotency == "field" and isinstance(request, dict) and "idempotent" not in request:
-        # A line that says `"idempotent": false` keeps its choice.
-        return Line(index, {**cast("dict[str, Any]", request), "idempotent": True})
+        return Line(index, request, RequestOptions(idempotency_key=idempotency_key(index, raw)), idempotent=True)
+    if op.idempotency == "field" and isinstance(request, dict):
+        body = cast("dict[str, Any]", request)
+        if "idempotent" not in body:  # a line that says `"idempotent": false` keeps its choice
+            body = {**body, "idempotent": True}
+        return Line(index, body, idempotent=body["idempotent"] is True)
     return Line(index, request)
 
 

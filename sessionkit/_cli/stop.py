@@ -1,7 +1,8 @@
 """Stopping a batch on SIGINT or SIGTERM: start no new call, give the calls in flight a grace period.
 
 The first signal stops new work and starts the grace timer; when it runs out (or at a second
-signal) the calls still in flight are cancelled. Each call is awaited through `Stop.run`, which
+signal) the calls still in flight are cancelled. An infinite grace (`--grace inf`) has no timer:
+only a second signal cancels, and the `stopping` line says `"grace": null`. Each call is awaited through `Stop.run`, which
 turns such a cancellation into `Err(Abandoned())` so the batch itself goes on to report it.
 """
 
@@ -62,9 +63,12 @@ class Stop:
             self._abandon_all()
             return
         self.signum = signum
-        note = {"stopping": self.signal_name, "in_flight": self.in_flight, "grace": self.grace}
-        print(json.dumps(note), file=sys.stderr, flush=True)
-        if math.isfinite(self.grace):
+        # `--grace inf` waits for the calls in flight however long they take: JSON has no Infinity,
+        # so the line says `"grace": null` (no limit) and stays valid JSON.
+        grace = self.grace if math.isfinite(self.grace) else None
+        note = {"stopping": self.signal_name, "in_flight": self.in_flight, "grace": grace}
+        print(json.dumps(note, allow_nan=False), file=sys.stderr, flush=True)
+        if grace is not None:
             self._timer = asyncio.get_running_loop().call_later(self.grace, self._abandon_all)
 
     @contextmanager

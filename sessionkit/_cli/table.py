@@ -26,8 +26,10 @@ class Op:
     goes under; when it is None the body is the request itself (merged with the id, if any).
     `batch` offers `--batch`; `every_page` offers `--all`. `default_body` (JSON) is sent when no
     `--body` is given. `idempotency` says how a batch create keeps a retried or resumed line from
-    creating a second session: "key" sends an `Idempotency-Key` header, "field" sets the request's
-    `idempotent` field; None when the operation needs neither.
+    creating a second session: "key" sends an `Idempotency-Key` header (only for a service that
+    honours one), "field" sets the request's `idempotent` field; None when the operation needs
+    neither or its service offers neither (Orq, Mix, Log10 creates). A line without either that a
+    stop cut off mid-call is reported `in_doubt` (see `batchrun`).
     """
 
     name: str
@@ -87,7 +89,7 @@ def ops_of(service: Service) -> tuple[Op, ...]:
 
 
 _IDEMPOTENCY_NOTES: dict[str | None, str] = {
-    "key": " With --batch, each line sends an Idempotency-Key derived from it.",
+    "key": " With --batch, each line sends an Idempotency-Key derived from it (the service honours it).",
     "field": " With --batch, each line sets idempotent unless it says otherwise.",
 }
 _ORQ_ALL = '{"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}}'

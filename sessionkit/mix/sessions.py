@@ -62,7 +62,7 @@ LIST_SESSIONS: Operation[ListSessionsRequest, list[SessionData]] = Operation(
     request=ListSessionsRequest,
     response=list[SessionData],
     body=None,
-    query=("includeSubagents",),
+    query=("include_subagents",),
     decode=unwrap_list,
 )
 CREATE_SESSION: Operation[CreateSessionRequest, SessionData] = Operation(
