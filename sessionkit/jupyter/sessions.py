@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._pipeline import Operation, RequestOptions
 from .._registry import collect
 from ..errors import SessionkitError
@@ -14,12 +16,14 @@ from .models import (
     Session,
     UpdateSessionRequest,
 )
-from .params import (
-    CreateSessionRequestParams,
-    DeleteSessionRequestParams,
-    GetSessionRequestParams,
-    UpdateSessionRequestParams,
-)
+
+if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
+    from .params import (
+        CreateSessionRequestParams,
+        DeleteSessionRequestParams,
+        GetSessionRequestParams,
+        UpdateSessionRequestParams,
+    )
 
 __all__ = ["OPERATIONS", "sessions_create", "sessions_list", "sessions_get", "sessions_update", "sessions_delete"]
 

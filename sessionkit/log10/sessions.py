@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .._pipeline import Operation, RequestOptions
 from .._registry import collect
@@ -11,7 +11,10 @@ from ..errors import SessionkitError
 from ..result import Result
 from ._core import ORGANIZATION_HEADER, Log10Core
 from .models import CreateSessionRequest
-from .params import CreateSessionRequestParams
+
+if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
+    from .params import CreateSessionRequestParams
+
 
 __all__ = ["OPERATIONS", "sessions_create"]
 
