@@ -14,10 +14,13 @@ __all__ = [
     "CreateSessionRequest",
     "CreateSessionResponse",
     "GetSessionRequest",
+    "ListSessionsRequest",
+    "ListSessionsResponse",
     "PullRequest",
     "SessionMessage",
     "SessionStatus",
     "Session",
+    "SessionSummary",
 ]
 
 
@@ -65,6 +68,17 @@ class CreateSessionResponse:
 @attrs.define(kw_only=True)
 class GetSessionRequest:
     session_id: str
+
+
+@attrs.define(kw_only=True)
+class ListSessionsRequest:
+    """Query of `GET /v1/sessions`: one page of `limit` sessions (server default 100) from `offset`,
+    optionally only those with all of `tags` or made by `user_email`."""
+
+    limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(1)))
+    offset: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(0)))
+    tags: list[str] | None = None
+    user_email: str | None = None
 
 
 class SessionStatus(OpenEnum):
@@ -121,3 +135,29 @@ class Session:
     def is_terminal(self) -> bool:
         """True once the session is `finished` or `expired`."""
         return self.status_enum in (SessionStatus.FINISHED, SessionStatus.EXPIRED)
+
+
+@attrs.define(kw_only=True)
+class SessionSummary:
+    """One session of a list page. Which fields are always sent is UNCONFIRMED: only the first four
+    are required here, the rest are read when present."""
+
+    session_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    tags: list[str] | None = None
+    status_enum: SessionStatus | None = None
+    requesting_user_email: str | None = None
+    snapshot_id: str | None = None
+    playbook_id: str | None = None
+    pull_request: PullRequest | None = None
+    structured_output: Any = None
+
+
+@attrs.define(kw_only=True)
+class ListSessionsResponse:
+    """One page of `GET /v1/sessions`; a page shorter than the `limit` asked for is the last."""
+
+    sessions: list[SessionSummary]

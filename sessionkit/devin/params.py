@@ -13,6 +13,7 @@ from .models import SessionSecret
 __all__ = [
     "CreateSessionRequestParams",
     "SessionSecretParams",
+    "ListSessionsRequestParams",
     "GetSessionRequestParams",
 ]
 
@@ -40,6 +41,15 @@ class SessionSecretParams(TypedDict, total=False):
     key: Required[str]
     value: Required[str]
     sensitive: bool | None
+
+
+class ListSessionsRequestParams(TypedDict, total=False):
+    """The mapping form of `ListSessionsRequest`."""
+
+    limit: int | None
+    offset: int | None
+    tags: list[str] | None
+    user_email: str | None
 
 
 class GetSessionRequestParams(TypedDict, total=False):

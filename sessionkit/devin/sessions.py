@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, TypeAlias
+
+import attrs
+
+from .._paging import DEFAULT_MAX_PAGES, every_page
 from .._pipeline import Operation, RequestOptions
-from .._registry import collect
+from .._registry import all_pages, collect
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
-from .models import CreateSessionRequest, CreateSessionResponse, GetSessionRequest, Session
-from .params import CreateSessionRequestParams, GetSessionRequestParams
+from .models import (
+    CreateSessionRequest,
+    CreateSessionResponse,
+    GetSessionRequest,
+    ListSessionsRequest,
+    ListSessionsResponse,
+    Session,
+    SessionSummary,
+)
 
-__all__ = ["OPERATIONS", "sessions_create", "sessions_get"]
+if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
+    from .params import CreateSessionRequestParams, GetSessionRequestParams, ListSessionsRequestParams
+
+    _ListPage: TypeAlias = ListSessionsRequest | ListSessionsRequestParams
+
+
+__all__ = ["OPERATIONS", "sessions_create", "sessions_list", "sessions_list_all", "sessions_get"]
 
 
 def _is_idempotent(model: CreateSessionRequest) -> bool:
@@ -35,6 +54,15 @@ CREATE_SESSION: Operation[CreateSessionRequest, CreateSessionResponse] = Operati
     retry_safe=_is_idempotent,
     validate=_check_acu_limit,
 )
+LIST_SESSIONS: Operation[ListSessionsRequest, ListSessionsResponse] = Operation(
+    id="devin.sessions.list",
+    method="GET",
+    path="/v1/sessions",
+    request=ListSessionsRequest,
+    response=ListSessionsResponse,
+    body=None,
+    query=("limit", "offset", "tags", "user_email"),
+)
 GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     id="devin.sessions.get",
     method="GET",
@@ -53,6 +81,61 @@ async def sessions_create(
 ) -> Result[CreateSessionResponse, SessionkitError]:
     """Start a Devin session (200). It is retried on transient failures only when `idempotent=True`."""
     return await core.send(CREATE_SESSION, request, options)
+
+
+async def sessions_list(
+    core: DevinCore,
+    request: ListSessionsRequest | ListSessionsRequestParams | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[ListSessionsResponse, SessionkitError]:
+    """One page of sessions (`limit`, `offset`), newest first, optionally filtered by `tags` or `user_email`."""
+    return await core.send(LIST_SESSIONS, request, options)
+
+
+_DEFAULT_LIMIT = 100  # the server's, when a request leaves `limit` out
+
+
+@all_pages(LIST_SESSIONS)
+def sessions_list_all(
+    core: DevinCore,
+    request: ListSessionsRequest | ListSessionsRequestParams | None = None,
+    *,
+    options: RequestOptions | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> AsyncIterator[Result[SessionSummary, SessionkitError]]:
+    """Every session matching the filters, page after page from `offset`, as `Ok(summary)` values.
+
+    v1 pages have no "more" flag: a page shorter than `limit` is the last. The guards of
+    `sessionkit._paging` (repeated pages, `max_pages`) apply.
+    """
+
+    def field(current: _ListPage, name: str) -> int:
+        value = getattr(current, name) if isinstance(current, ListSessionsRequest) else current.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    async def fetch(page: _ListPage) -> Result[ListSessionsResponse, SessionkitError]:
+        return await sessions_list(core, page, options=options)
+
+    def next_of(listing: ListSessionsResponse, current: _ListPage) -> _ListPage | None:
+        if len(listing.sessions) < (field(current, "limit") or _DEFAULT_LIMIT):
+            return None
+        offset = field(current, "offset") + len(listing.sessions)
+        if isinstance(current, ListSessionsRequest):
+            return attrs.evolve(current, offset=offset)
+        return {**current, "offset": offset}
+
+    return every_page(
+        fetch,
+        request if request is not None else {},
+        items_of=lambda listing: listing.sessions,
+        next_of=next_of,
+        key=lambda summary: summary.session_id,
+        label=lambda current: f"offset {field(current, 'offset')}",
+        items_path="sessions",
+        operation_id=LIST_SESSIONS.id,
+        max_pages=max_pages,
+    )
 
 
 async def sessions_get(

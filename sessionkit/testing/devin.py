@@ -29,6 +29,10 @@ from ._server import MISSING, FakeServer, SessionStore, as_object, json_response
 __all__ = ["FakeDevin"]
 
 _STATUS_FOR = {"working": "running", "blocked": "blocked", "finished": "finished", "expired": "expired"}
+_SUMMARY = (
+    "session_id", "status", "status_enum", "title", "created_at", "updated_at", "snapshot_id", "playbook_id",
+    "tags", "pull_request", "structured_output", "requesting_user_email",
+)  # fmt: skip
 _PUBLIC = (
     "session_id", "status", "status_enum", "title", "created_at", "updated_at", "snapshot_id", "playbook_id",
     "tags", "pull_request", "structured_output", "messages",
@@ -177,6 +181,7 @@ class FakeDevin(FakeServer):
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/sessions", self._create)
+        router.add_get("/v1/sessions", self._list)
         router.add_get("/v1/sessions/{session_id}", self._get)
 
     def _error_body(self, status: int, message: str) -> Any:
@@ -220,6 +225,29 @@ class FakeDevin(FakeServer):
         if idempotent:
             answer["is_new_session"] = is_new
         return json_response(answer)
+
+    async def _list(self, request: web.Request) -> web.StreamResponse:
+        """`GET /v1/sessions`: newest first, `limit` (default 100) from `offset`, `tags` (all of them) and
+        `user_email` filters, as FastAPI reads a query (a bad number is a 422)."""
+        query = request.query
+        numbers: dict[str, int] = {}
+        for name, default in (("limit", 100), ("offset", 0)):
+            raw = query.get(name)
+            try:
+                numbers[name] = default if raw is None else int(raw)
+            except ValueError:
+                detail = [{"type": "int_parsing", "loc": ["query", name], "msg": "Input should be a valid integer"}]
+                return json_response({"detail": detail}, 422)
+        tags = set(query.getall("tags", []))
+        email = query.get("user_email")
+        docs = [
+            d
+            for d in self.sessions
+            if tags <= set(d.get("tags") or []) and (email is None or d.get("requesting_user_email") == email)
+        ]
+        docs.sort(key=lambda d: d["created_at"], reverse=True)
+        window = docs[numbers["offset"] : numbers["offset"] + max(numbers["limit"], 0)]
+        return json_response({"sessions": [{k: d.get(k) for k in _SUMMARY} for d in window]})
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
         doc = self.sessions.get(request.match_info["session_id"])

@@ -282,6 +282,17 @@ CASES = [
         {**DEVIN_AUTH, **JSON},
     ),
     Case(
+        "devin.list",
+        devin_core,
+        lambda c: devin.sessions_list(c, {"limit": 2, "offset": 4, "tags": ["a", "b c"], "user_email": "u@x.io"}),
+        "GET",
+        "/v1/sessions?limit=2&offset=4&tags=a&tags=b%20c&user_email=u%40x.io",
+        200,
+        {"sessions": [DEVIN_SESSION]},
+        headers=DEVIN_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
         "devin.get",
         devin_core,
         lambda c: devin.sessions_get(c, {"session_id": "devin-1"}),
@@ -340,7 +351,9 @@ async def test_request_is_built_as_the_contract_says(case: Case) -> None:
         [(key, calls)] = list(mocked.requests.items())
     method, sent_url = key
     assert method == case.method
-    assert sent_url.raw_path == case.path
+    expected = URL(case.path, encoded=True)
+    assert sent_url.raw_path == expected.raw_path
+    assert list(sent_url.query.items()) == list(expected.query.items())  # aioresponses re-encodes the query
     [call] = calls
     headers = call.kwargs["headers"]
     for name, value in case.headers.items():
