@@ -18,10 +18,11 @@ import attrs
 
 from ._pipeline import Operation
 
-__all__ = ["Registered", "all_pages", "collect", "function_name"]
+__all__ = ["Registered", "all_pages", "collect", "function_name", "waits_on"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PAGES = "__sessionkit_pages__"
+_WAITS = "__sessionkit_waits__"
 
 
 def function_name(operation_id: str) -> str:
@@ -39,6 +40,19 @@ def all_pages(op: Operation[Any, Any]) -> Callable[[F], F]:
     return mark
 
 
+def waits_on(op: Operation[Any, Any]) -> Callable[[F], F]:
+    """Mark a function as the waiter that polls `op` until a state (the CLI's `wait ID`).
+
+    The function takes `(core, request, *, timeout, options)` and may take `until`.
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, _WAITS, op)
+        return fn
+
+    return mark
+
+
 @attrs.frozen
 class Registered:
     """One operation of a service: its declaration, its function and (for paged lists) its iterator."""
@@ -46,6 +60,7 @@ class Registered:
     operation: Operation[Any, Any]
     function: Callable[..., Any]
     every_page: Callable[..., Any] | None = None
+    waiter: Callable[..., Any] | None = None
 
     @property
     def name(self) -> str:
@@ -111,18 +126,27 @@ def collect(module_name: str) -> tuple[Registered, ...]:
     namespace = vars(module)
     ops: list[Operation[Any, Any]] = [v for v in namespace.values() if isinstance(v, Operation)]  # pyright: ignore[reportUnknownVariableType]
     functions = {n: f for n, f in namespace.items() if n.startswith("sessions_") and inspect.iscoroutinefunction(f)}
-    pagers: dict[int, Callable[..., Any]] = {}
-    for value in namespace.values():
-        paged: object = getattr(value, _PAGES, None)
-        if isinstance(paged, Operation) and callable(value):
-            pagers[id(cast("object", paged))] = value
+    pagers, waiters = _marked(namespace, _PAGES), _marked(namespace, _WAITS)
     out: list[Registered] = []
     for op in ops:
         name = function_name(op.id)
         fn = functions.pop(name, None)
         if fn is None:
             raise RuntimeError(f"{module_name}: {op.id} is declared but has no function {name}")
-        out.append(Registered(op, fn, pagers.pop(id(op), None)))
-    if functions or pagers:
-        raise RuntimeError(f"{module_name}: functions without a declaration: {sorted(functions) or list(pagers)}")
+        out.append(Registered(op, fn, pagers.pop(id(op), None), waiters.pop(id(op), None)))
+    for fn in [*pagers.values(), *waiters.values()]:
+        functions.pop(getattr(fn, "__name__", ""), None)
+    if functions or pagers or waiters:
+        stray = sorted(functions) or [*pagers.values(), *waiters.values()]
+        raise RuntimeError(f"{module_name}: functions without a declaration: {stray}")
     return tuple(out)
+
+
+def _marked(namespace: dict[str, Any], attribute: str) -> dict[int, Callable[..., Any]]:
+    """The functions marked with `attribute`, by the id of the operation they name."""
+    found: dict[int, Callable[..., Any]] = {}
+    for value in namespace.values():
+        marked: object = getattr(value, attribute, None)
+        if isinstance(marked, Operation) and callable(value):
+            found[id(cast("object", marked))] = value
+    return found

@@ -87,6 +87,12 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
         )
     if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
+    if op.waits:
+        cmd.add_argument(
+            "--wait-timeout", type=_seconds, default=600.0, metavar="SECONDS", help="give up after (default 600)"
+        )
+        if op.takes_until:
+            cmd.add_argument("--until", metavar="STATE[,STATE...]", help="the states that end the wait")
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:

@@ -44,6 +44,11 @@ async def run_operation(ns: argparse.Namespace) -> int:
     async with core:
         if batch:
             return await run_batch(fn, core, op, ns)
+        if op.waits:
+            extra: dict[str, Any] = {"timeout": ns.wait_timeout}
+            if getattr(ns, "until", None):
+                extra["until"] = frozenset(s.strip() for s in ns.until.split(",") if s.strip())
+            return print_result(await fn(core, request, **extra))
         if getattr(ns, "all", False) and op.every_page is not None:
             return await _run_all(op.every_page, core, request)
         return print_result(await fn(core, request))

@@ -9,6 +9,7 @@ a command sends when `--body` is left out.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,6 +43,8 @@ class Op:
     every_page: Callable[..., Any] | None = None
     default_body: str | None = None
     idempotency: Literal["key", "field"] | None = None
+    waits: bool = False  # `fn` is a waiter: `(core, request, *, timeout, [until])`
+    takes_until: bool = False
 
     @classmethod
     def of(cls, entry: Registered) -> Op:
@@ -85,7 +88,15 @@ class Service:
 def ops_of(service: Service) -> tuple[Op, ...]:
     """The commands of `service`, from its registry (this imports that service, and only it)."""
     registry: tuple[Registered, ...] = importlib.import_module(service.module).OPERATIONS
-    return tuple(Op.of(entry) for entry in registry)
+    ops = [Op.of(entry) for entry in registry]
+    for entry in registry:
+        if entry.waiter is not None:
+            summary = (inspect.getdoc(entry.waiter) or "").split("\n", 1)[0]
+            takes_until = "until" in inspect.signature(entry.waiter).parameters
+            ops.append(
+                Op("wait", summary, entry.waiter, id_key=entry.id_key, body=False, waits=True, takes_until=takes_until)
+            )
+    return tuple(ops)
 
 
 _IDEMPOTENCY_NOTES: dict[str | None, str] = {
