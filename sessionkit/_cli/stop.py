@@ -2,8 +2,9 @@
 
 The first signal stops new work and starts the grace timer; when it runs out (or at a second
 signal) the calls still in flight are cancelled. An infinite grace (`--grace inf`) has no timer:
-only a second signal cancels, and the `stopping` line says `"grace": null`. Each call is awaited through `Stop.run`, which
-turns such a cancellation into `Err(Abandoned())` so the batch itself goes on to report it.
+only a second signal cancels, and the `stopping` line says `"grace": null`. Each call is awaited
+through `Stop.run`, which turns such a cancellation into `Err(Abandoned())` so the batch itself
+goes on to report it.
 """
 
 from __future__ import annotations
