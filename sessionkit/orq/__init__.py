@@ -12,3 +12,8 @@ __all__ += errors.__all__
 __all__ += models.__all__
 __all__ += params.__all__
 __all__ += sessions.__all__
+
+
+def __getattr__(name: str) -> object:
+    """Deprecated names (`HonoApiError`, `OrqAuthenticationError`) resolve with a warning."""
+    return errors.deprecated_alias(name, __name__)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import APIError, AuthenticationError, NotFoundError, json_field
 
-__all__ = ["OrqAPIError", "OrqAuthenticationError", "HonoApiError", "ORQ_ERRORS"]
+__all__ = ["OrqAPIError", "ErrorResponse", "UnauthorizedErrorResponse", "NotFoundErrorResponse", "ORQ_ERRORS"]
 
 
 class OrqAPIError(APIError):
@@ -30,13 +31,36 @@ class OrqAPIError(APIError):
         return list(cast("list[Any]", value)) if isinstance(value, list) else None
 
 
-class OrqAuthenticationError(OrqAPIError, AuthenticationError):
-    """401: the API key is missing or invalid (the SDK's `ErrorResponse`)."""
+class ErrorResponse(OrqAPIError):
+    """The error the live SDK types (`ErrorResponse`): a 401 on every operation, a 404 on get."""
 
 
-class HonoApiError(OrqAPIError, NotFoundError):
-    """404: no such session (named after the SDK's `HonoAPIError`)."""
+class UnauthorizedErrorResponse(ErrorResponse, AuthenticationError):
+    """401: the API key is missing or invalid."""
 
 
-ORQ_ERRORS: Mapping[int | str, type[APIError]] = {401: OrqAuthenticationError, 404: HonoApiError}
-"""The typed errors every `/v2/sessions` operation declares; other statuses get the generic ones."""
+class NotFoundErrorResponse(ErrorResponse, NotFoundError):
+    """404 from `sessions_get`: no such session. Other operations' 404s are plain `NotFoundError`s,
+    as the live SDK leaves them untyped."""
+
+
+ORQ_ERRORS: Mapping[int | str, type[APIError]] = {401: UnauthorizedErrorResponse}
+"""The typed errors of every `/v2/sessions` operation; other statuses get the generic ones."""
+
+_DEPRECATED: dict[str, tuple[type[APIError], str]] = {
+    "OrqAuthenticationError": (UnauthorizedErrorResponse, "UnauthorizedErrorResponse"),
+    "HonoApiError": (NotFoundErrorResponse, "NotFoundErrorResponse"),
+}
+
+
+def deprecated_alias(name: str, module: str, stacklevel: int = 3) -> type[APIError]:
+    """The 2025 trace-sessions names, kept as deprecated aliases of the live ones."""
+    if name in _DEPRECATED:
+        cls, new = _DEPRECATED[name]
+        warnings.warn(f"sessionkit.orq.{name} is deprecated: use {new}", DeprecationWarning, stacklevel=stacklevel)
+        return cls
+    raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+
+def __getattr__(name: str) -> type[APIError]:
+    return deprecated_alias(name, __name__)

@@ -13,6 +13,7 @@ from .._registry import all_pages, collect
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import OrqCore
+from .errors import NotFoundErrorResponse
 from .models import (
     CreateThreadRequest,
     DeleteSessionRequest,
@@ -73,6 +74,7 @@ GET_SESSION: Operation[GetSessionRequest, Thread] = Operation(
     request=GetSessionRequest,
     response=Thread,
     body=None,
+    errors={404: NotFoundErrorResponse},  # the live SDK types 404 on get only
 )
 UPDATE_SESSION: Operation[UpdateSessionRequest, Thread] = Operation(
     id="orq.sessions.update",

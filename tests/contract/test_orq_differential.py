@@ -21,10 +21,10 @@ import pytest
 from sessionkit import Err, Ok
 from sessionkit._serde import unstructure
 from sessionkit.orq import (
-    HonoApiError,
+    NotFoundErrorResponse,
     OrqAPIError,
-    OrqAuthenticationError,
     OrqCore,
+    UnauthorizedErrorResponse,
     sessions_count,
     sessions_create,
     sessions_delete,
@@ -37,7 +37,7 @@ from tests._support.recording_server import RecordedRequest, RecordingServer
 
 orq_ai_sdk = pytest.importorskip("orq_ai_sdk", reason="the official orq-ai-sdk (dev extra) is the oracle")
 from orq_ai_sdk import Orq  # noqa: E402
-from orq_ai_sdk.models import ErrorResponse  # noqa: E402
+from orq_ai_sdk.models import ErrorResponse as SdkErrorResponse  # noqa: E402
 
 KEY = "orq-differential-key"
 COMPARED_HEADERS = ("Authorization", "Accept", "Content-Type")
@@ -298,8 +298,8 @@ async def test_both_clients_send_the_same_request_and_decode_the_same_value(
 @pytest.mark.parametrize(
     ("status", "body", "sk_error"),
     [
-        pytest.param(401, {"message": "Invalid API key", "code": 16, "details": [{"a": 1}]}, OrqAuthenticationError),
-        pytest.param(404, {"message": "Thread not found", "code": 5}, HonoApiError),
+        pytest.param(401, {"message": "Invalid API key", "code": 16, "details": [{"a": 1}]}, UnauthorizedErrorResponse),
+        pytest.param(404, {"message": "Thread not found", "code": 5}, NotFoundErrorResponse),
     ],
 )
 async def test_both_clients_read_the_error_response_alike(
@@ -310,7 +310,7 @@ async def test_both_clients_read_the_error_response_alike(
     _, sk_result, _, sdk_error = await _both(
         server, lambda c: sessions_get(c, {"session_id": "s1"}), lambda s: s.get_async(session_id="s1")
     )
-    assert isinstance(sdk_error, ErrorResponse)
+    assert isinstance(sdk_error, SdkErrorResponse)
     assert isinstance(sk_result, Err)
     error = sk_result.error
     assert isinstance(error, sk_error)

@@ -23,11 +23,11 @@ from sessionkit import (
 )
 from sessionkit.orq import (
     CreateThreadRequest,
+    ErrorResponse,
     GetThreadCountResponse,
-    HonoApiError,
     ListThreadsRequest,
     ListThreadsResponse,
-    OrqAuthenticationError,
+    NotFoundErrorResponse,
     OrqCore,
     SessionInterval,
     Thread,
@@ -35,6 +35,7 @@ from sessionkit.orq import (
     ThreadFilters,
     ThreadKind,
     ThreadUsage,
+    UnauthorizedErrorResponse,
     UpdateSessionRequest,
     UpdateThreadRequest,
     sessions_count,
@@ -322,7 +323,7 @@ async def test_401_error_response_is_a_typed_authentication_error(server: Record
     result = await sessions_get(core, {"session_id": "s1"})
     assert isinstance(result, Err)
     error = result.error
-    assert isinstance(error, OrqAuthenticationError)
+    assert isinstance(error, ErrorResponse)
     assert isinstance(error, AuthenticationError)
     assert (error.status, error.code, error.details) == (401, 16, [{"reason": "expired"}])
     assert error.server_message == "Invalid API key"
@@ -339,22 +340,40 @@ async def test_401_error_response_is_a_typed_authentication_error(server: Record
         pytest.param({"message": "Session not found"}, None, id="no-code"),
     ],
 )
-async def test_404_is_a_hono_api_error(server: RecordingServer, core: OrqCore, body: Any, code: Any) -> None:
-    server.reply("DELETE", "/v2/sessions/gone", 404, body)
-    result = await sessions_delete(core, {"session_id": "gone"})
+async def test_a_404_on_get_is_the_sdks_error_response(
+    server: RecordingServer, core: OrqCore, body: Any, code: Any
+) -> None:
+    server.reply("GET", "/v2/sessions/gone", 404, body)
+    result = await sessions_get(core, {"session_id": "gone"})
     assert isinstance(result, Err)
-    assert isinstance(result.error, HonoApiError)
+    assert isinstance(result.error, NotFoundErrorResponse)
     assert isinstance(result.error, NotFoundError)
     assert result.error.code == code
     assert result.error.details is None
     assert result.error.server_message == "Session not found"
 
 
+async def test_a_404_elsewhere_is_a_plain_not_found_as_in_the_live_sdk(server: RecordingServer, core: OrqCore) -> None:
+    server.reply("DELETE", "/v2/sessions/gone", 404, {"message": "Session not found"})
+    result = await sessions_delete(core, {"session_id": "gone"})
+    assert isinstance(result, Err)
+    assert type(result.error) is NotFoundError
+
+
+def test_the_2025_names_are_deprecated_aliases() -> None:
+    with pytest.warns(DeprecationWarning, match="use NotFoundErrorResponse"):
+        from sessionkit.orq import HonoApiError
+    with pytest.warns(DeprecationWarning, match="use UnauthorizedErrorResponse"):
+        from sessionkit.orq.errors import OrqAuthenticationError
+    assert HonoApiError is NotFoundErrorResponse
+    assert OrqAuthenticationError is UnauthorizedErrorResponse
+
+
 async def test_a_non_json_401_is_still_typed_without_code(server: RecordingServer, core: OrqCore) -> None:
     server.reply("GET", "/v2/sessions/tags", 401, text="nope")
     result = await sessions_tags(core)
     assert isinstance(result, Err)
-    assert isinstance(result.error, OrqAuthenticationError)
+    assert isinstance(result.error, ErrorResponse)
     assert (result.error.code, result.error.details, result.error.raw_text) == (None, None, "nope")
 
 
