@@ -26,8 +26,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sessionkit import Err, InvalidRequestError, Ok, ResponseValidationError
-from sessionkit.orq import OrqCore, sessions_list_all
 from sessionkit._paging import _SeenIds
+from sessionkit.orq import OrqCore, sessions_list_all
 from tests.cli._run import sessionkit
 
 KEY = "orq-paging-key"
