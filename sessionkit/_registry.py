@@ -1,10 +1,12 @@
 """Each service's operations as data: the declaration, its thin function, and what follows from them.
 
 A service module ends with `OPERATIONS = collect(__name__)`. `collect` pairs every `Operation` the
-module declares with the function named after its id (`"mix.sessions.fork"` -> `sessions_fork`),
-and a function marked `@all_pages(OP)` with the operation it pages through. A declaration without
-its function, or a `sessions_*` function without its declaration, fails at import: the CLI, the docs'
-operation tables and the all-operations request test read this registry and nothing else.
+module declares with the function named after its id (`"mix.sessions.fork"` -> `sessions_fork`,
+`"jupyter.kernels.restart"` -> `kernels_restart`), and a function marked `@all_pages(OP)` with the
+operation it pages through. A declaration without its function, or a coroutine function named like
+one (`sessions_*`, or the prefix of any group the module declares, such as `kernels_*`) without its
+declaration, fails at import: the CLI, the docs' operation tables and the all-operations request
+test read this registry and nothing else.
 """
 
 from __future__ import annotations
@@ -64,8 +66,10 @@ class Registered:
 
     @property
     def name(self) -> str:
-        """The command's name: the id after the service and "sessions" (`"messages list"`)."""
-        return " ".join(self.operation.id.split(".")[2:])
+        """The command's name: the id after the service and "sessions" (`"messages list"`); another
+        group stays in it (`"jupyter.kernels.restart"` -> `"kernels restart"`)."""
+        parts = self.operation.id.split(".")[1:]
+        return " ".join(parts[1:] if parts[0] == "sessions" else parts)
 
     @property
     def summary(self) -> str:
@@ -125,8 +129,11 @@ def collect(module_name: str) -> tuple[Registered, ...]:
     module = sys.modules[module_name]
     namespace = vars(module)
     ops: list[Operation[Any, Any]] = [v for v in namespace.values() if isinstance(v, Operation)]  # pyright: ignore[reportUnknownVariableType]
-    functions = {n: f for n, f in namespace.items() if n.startswith("sessions_") and inspect.iscoroutinefunction(f)}
+    prefixes = ("sessions_", *{op.id.split(".")[1] + "_" for op in ops})
+    functions = {n: f for n, f in namespace.items() if n.startswith(prefixes) and inspect.iscoroutinefunction(f)}
     pagers, waiters = _marked(namespace, _PAGES), _marked(namespace, _WAITS)
+    for fn in [*pagers.values(), *waiters.values()]:  # a marked function is not an operation's own
+        functions.pop(getattr(fn, "__name__", ""), None)
     out: list[Registered] = []
     for op in ops:
         name = function_name(op.id)
@@ -134,8 +141,6 @@ def collect(module_name: str) -> tuple[Registered, ...]:
         if fn is None:
             raise RuntimeError(f"{module_name}: {op.id} is declared but has no function {name}")
         out.append(Registered(op, fn, pagers.pop(id(op), None), waiters.pop(id(op), None)))
-    for fn in [*pagers.values(), *waiters.values()]:
-        functions.pop(getattr(fn, "__name__", ""), None)
     if functions or pagers or waiters:
         stray = sorted(functions) or [*pagers.values(), *waiters.values()]
         raise RuntimeError(f"{module_name}: functions without a declaration: {stray}")

@@ -8,6 +8,8 @@ from typing import ClassVar
 from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions
+from ..errors import status_table
+from .errors import JUPYTER_ERRORS
 
 
 class JupyterCore(BaseCore):
@@ -15,6 +17,7 @@ class JupyterCore(BaseCore):
 
     service = "jupyter"
     credential_env = "JUPYTER_TOKEN"
+    error_classifier = status_table(JUPYTER_ERRORS)
     default_server_url = "http://localhost:8888"
     # Jupyter answers a missing or wrong token with 403 (never 401): say so where it shows.
     status_hints: ClassVar[Mapping[int, str]] = {

@@ -1,8 +1,9 @@
-"""Jupyter Server session models, with the wire names of `/api/sessions`."""
+"""Jupyter Server models, with the wire names of `/api/sessions`, `/api/kernels` and `/api/kernelspecs`."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -16,12 +17,21 @@ __all__ = [
     "GetSessionRequest",
     "UpdateSessionRequest",
     "DeleteSessionRequest",
+    "KernelSpecFile",
+    "KernelSpec",
+    "KernelSpecs",
+    "InterruptKernelRequest",
+    "RestartKernelRequest",
 ]
 
 
 @attrs.define(kw_only=True)
 class Kernel:
-    """A running kernel as a session reports it."""
+    """A running kernel, as a session (or a restart) reports it.
+
+    `execution_state` is `"starting"` until a client attaches to the kernel's channels or the
+    kernel is restarted, then `"idle"` or `"busy"`; `"dead"` when it failed.
+    """
 
     id: str
     name: str
@@ -93,3 +103,46 @@ class DeleteSessionRequest:
 class UpdateSessionRequest:
     session: str
     model: SessionUpdate = attrs.Factory(SessionUpdate)
+
+
+@attrs.define(kw_only=True)
+class KernelSpecFile:
+    """The `spec` of a kernelspec: the contents of its `kernel.json` (other members are ignored)."""
+
+    display_name: str | None = None
+    language: str | None = None
+    argv: list[str] = attrs.Factory(list[str])
+    env: dict[str, Any] = attrs.Factory(dict[str, Any])
+    interrupt_mode: str | None = None
+    metadata: dict[str, Any] = attrs.Factory(dict[str, Any])
+
+
+@attrs.define(kw_only=True)
+class KernelSpec:
+    """One installed kernelspec: the `name` a `KernelRef` takes, its spec and its resource URLs."""
+
+    name: str
+    spec: KernelSpecFile | None = None
+    resources: dict[str, Any] = attrs.Factory(dict[str, Any])
+
+
+@attrs.define(kw_only=True)
+class KernelSpecs:
+    """`GET /api/kernelspecs`: the default kernelspec's name and every installed one by name."""
+
+    default: str | None = None
+    kernelspecs: dict[str, KernelSpec] = attrs.Factory(dict[str, KernelSpec])
+
+
+@attrs.define(kw_only=True)
+class InterruptKernelRequest:
+    """Which kernel to interrupt: a session's `kernel.id`."""
+
+    kernel_id: str
+
+
+@attrs.define(kw_only=True)
+class RestartKernelRequest:
+    """Which kernel to restart: a session's `kernel.id`."""
+
+    kernel_id: str

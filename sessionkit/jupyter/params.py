@@ -15,6 +15,8 @@ __all__ = [
     "UpdateSessionRequestParams",
     "SessionUpdateParams",
     "DeleteSessionRequestParams",
+    "InterruptKernelRequestParams",
+    "RestartKernelRequestParams",
 ]
 
 
@@ -60,3 +62,15 @@ class DeleteSessionRequestParams(TypedDict, total=False):
     """The mapping form of `DeleteSessionRequest`."""
 
     session: Required[str]
+
+
+class InterruptKernelRequestParams(TypedDict, total=False):
+    """The mapping form of `InterruptKernelRequest`."""
+
+    kernel_id: Required[str]
+
+
+class RestartKernelRequestParams(TypedDict, total=False):
+    """The mapping form of `RestartKernelRequest`."""
+
+    kernel_id: Required[str]

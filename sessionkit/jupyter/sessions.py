@@ -1,18 +1,24 @@
-"""Jupyter Server `/api/sessions`: operation declarations and their functions."""
+"""Jupyter Server `/api/sessions`, `/api/kernelspecs` and kernel actions: operation declarations and
+their functions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from .._pipeline import Operation, RequestOptions
-from .._registry import collect
+from .._registry import collect, waits_on
 from ..errors import SessionkitError
 from ..result import Result
+from ..wait import wait_until
 from ._core import JupyterCore
 from .models import (
     CreateSessionRequest,
     DeleteSessionRequest,
     GetSessionRequest,
+    InterruptKernelRequest,
+    Kernel,
+    KernelSpecs,
+    RestartKernelRequest,
     Session,
     UpdateSessionRequest,
 )
@@ -22,10 +28,23 @@ if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads a
         CreateSessionRequestParams,
         DeleteSessionRequestParams,
         GetSessionRequestParams,
+        InterruptKernelRequestParams,
+        RestartKernelRequestParams,
         UpdateSessionRequestParams,
     )
 
-__all__ = ["OPERATIONS", "sessions_create", "sessions_list", "sessions_get", "sessions_update", "sessions_delete"]
+__all__ = [
+    "OPERATIONS",
+    "sessions_create",
+    "sessions_list",
+    "sessions_get",
+    "sessions_update",
+    "sessions_delete",
+    "sessions_wait_ready",
+    "kernelspecs_list",
+    "kernels_interrupt",
+    "kernels_restart",
+]
 
 CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
     id="jupyter.sessions.create",
@@ -66,6 +85,30 @@ DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
     request=DeleteSessionRequest,
     success=(204,),
     body=None,
+)
+LIST_KERNELSPECS: Operation[None, KernelSpecs] = Operation(
+    id="jupyter.kernelspecs.list",
+    method="GET",
+    path="/api/kernelspecs",
+    response=KernelSpecs,
+    body=None,
+)
+INTERRUPT_KERNEL: Operation[InterruptKernelRequest, None] = Operation(
+    id="jupyter.kernels.interrupt",
+    method="POST",
+    path="/api/kernels/{kernel_id}/interrupt",
+    request=InterruptKernelRequest,
+    success=(204,),
+    body=None,
+    retry_safe=True,  # a second interrupt of the same kernel does what the first did
+)
+RESTART_KERNEL: Operation[RestartKernelRequest, Kernel] = Operation(
+    id="jupyter.kernels.restart",
+    method="POST",
+    path="/api/kernels/{kernel_id}/restart",
+    request=RestartKernelRequest,
+    response=Kernel,
+    body=None,  # not retried: a lost answer would restart the kernel twice
 )
 
 
@@ -114,6 +157,74 @@ async def sessions_delete(
 ) -> Result[None, SessionkitError]:
     """Delete a session and shut its kernel down."""
     return await core.send(DELETE_SESSION, request, options)
+
+
+_STARTING = frozenset({"starting", "restarting", "autorestarting"})
+
+
+def _execution_state(session: Session) -> str | None:
+    return session.kernel.execution_state if session.kernel is not None else None
+
+
+@waits_on(GET_SESSION)
+async def sessions_wait_ready(
+    core: JupyterCore,
+    request: GetSessionRequest | GetSessionRequestParams,
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.5,
+    options: RequestOptions | None = None,
+) -> Result[Session, SessionkitError]:
+    """Poll a session (`{"session": id}`) until its kernel has started: `idle`, `busy` or `dead`.
+
+    `Ok(session)` once `kernel.execution_state` is past `starting`; `"dead"` ends the wait too (it
+    will never be ready), so check it. A real server reports `starting` until a client attaches to
+    the kernel's channels or the kernel is restarted; without one, the wait ends in
+    `Err(WaitTimeoutError)` whose `last` is the session. A failing poll (a 404 when the session is
+    gone) is returned as it is. Polls start every `interval` seconds and slow down to 5 s at most.
+    """
+
+    def started(session: Session) -> bool:
+        state = _execution_state(session)
+        return state is not None and state not in _STARTING
+
+    return await wait_until(
+        lambda: sessions_get(core, request, options=options),
+        started,
+        timeout=timeout,
+        interval=interval,
+        max_interval=max(interval, 5.0),
+        clock=core.config.clock,
+        describe=lambda session: f"execution_state={_execution_state(session)}",
+        operation_id=GET_SESSION.id,
+    )
+
+
+async def kernelspecs_list(
+    core: JupyterCore, request: None = None, *, options: RequestOptions | None = None
+) -> Result[KernelSpecs, SessionkitError]:
+    """List the installed kernelspecs (the names `kernel.name` takes) and the default one."""
+    return await core.send(LIST_KERNELSPECS, request, options)
+
+
+async def kernels_interrupt(
+    core: JupyterCore,
+    request: InterruptKernelRequest | InterruptKernelRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[None, SessionkitError]:
+    """Interrupt what a kernel runs (`{"kernel_id": session.kernel.id}`); 204."""
+    return await core.send(INTERRUPT_KERNEL, request, options)
+
+
+async def kernels_restart(
+    core: JupyterCore,
+    request: RestartKernelRequest | RestartKernelRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Kernel, SessionkitError]:
+    """Restart a kernel (`{"kernel_id": session.kernel.id}`): its state is lost, its sessions keep it."""
+    return await core.send(RESTART_KERNEL, request, options)
 
 
 OPERATIONS = collect(__name__)

@@ -66,6 +66,7 @@ class Case:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     absent_headers: tuple[str, ...] = ()
+    operation: str = ""  # the operation id, when it is not "<service>.sessions.<rest of name>"
 
 
 def jup() -> BaseCore:
@@ -146,6 +147,42 @@ CASES = [
         204,
         None,
         headers=JUP_AUTH,
+    ),
+    Case(
+        "jupyter.kernelspecs.list",
+        jup,
+        lambda c: jupyter.kernelspecs_list(c),
+        "GET",
+        "/api/kernelspecs",
+        200,
+        {"default": "python3", "kernelspecs": {"python3": {"name": "python3", "spec": {"language": "python"}}}},
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernelspecs.list",
+    ),
+    Case(
+        "jupyter.kernels.interrupt",
+        jup,
+        lambda c: jupyter.kernels_interrupt(c, {"kernel_id": "k/1"}),
+        "POST",
+        "/api/kernels/k%2F1/interrupt",
+        204,
+        None,
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernels.interrupt",
+    ),
+    Case(
+        "jupyter.kernels.restart",
+        jup,
+        lambda c: jupyter.kernels_restart(c, {"kernel_id": "k1"}),
+        "POST",
+        "/api/kernels/k1/restart",
+        200,
+        JUPYTER_SESSION["kernel"],
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernels.restart",
     ),
     Case(
         "orq.create",
@@ -303,6 +340,39 @@ CASES = [
         headers=DEVIN_AUTH,
     ),
     Case(
+        "devin.send_message",
+        devin_core,
+        lambda c: devin.sessions_send_message(c, {"session_id": "devin-1", "message": "go on"}),
+        "POST",
+        "/v1/sessions/devin-1/message",
+        200,
+        {"detail": "Session resumed"},
+        {"message": "go on"},
+        {**DEVIN_AUTH, **JSON},
+    ),
+    Case(
+        "devin.update_tags",
+        devin_core,
+        lambda c: devin.sessions_update_tags(c, {"session_id": "devin-1", "tags": ["a", "b"]}),
+        "PUT",
+        "/v1/sessions/devin-1/tags",
+        200,
+        {"detail": "Tags updated successfully"},
+        {"tags": ["a", "b"]},
+        {**DEVIN_AUTH, **JSON},
+    ),
+    Case(
+        "devin.terminate",
+        devin_core,
+        lambda c: devin.sessions_terminate(c, {"session_id": "devin-1"}),
+        "DELETE",
+        "/v1/sessions/devin-1",
+        200,
+        {"detail": "Session terminated successfully"},
+        headers=DEVIN_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
         "log10.create",
         log10_core,
         lambda c: log10.sessions_create(c),
@@ -317,6 +387,8 @@ CASES = [
 
 
 def _operation_id(case: Case) -> str:
+    if case.operation:
+        return case.operation
     service, _, rest = case.name.split(" ")[0].partition(".")
     return f"{service}.sessions.{rest}"
 

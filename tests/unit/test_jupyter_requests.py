@@ -26,6 +26,7 @@ from sessionkit import (
 from sessionkit.jupyter import (
     CreateSessionRequest,
     JupyterCore,
+    JupyterKernelError,
     KernelRef,
     Session,
     SessionUpdate,
@@ -233,7 +234,7 @@ ERROR_TABLE: list[tuple[int, str, str, type[APIError], str | None]] = [
         501,
         '{"message": "The \'nope\' kernel is not available.", "short_message": "nope not found"}',
         "application/json",
-        InternalServerError,
+        JupyterKernelError,
         "The 'nope' kernel is not available.",
     ),
     (404, HTML_404, "text/html", NotFoundError, None),
