@@ -21,6 +21,13 @@ __all__ = [
     "SessionStatus",
     "Session",
     "SessionSummary",
+    "SendMessageRequest",
+    "MessageSent",
+    "UpdateTagsRequest",
+    "TerminateSessionRequest",
+    "DetailResponse",
+    "NEEDS_INPUT",
+    "TERMINAL",
 ]
 
 
@@ -95,6 +102,12 @@ class SessionStatus(OpenEnum):
     RESUMED = "resumed"
 
 
+NEEDS_INPUT: frozenset[SessionStatus] = frozenset({SessionStatus.BLOCKED})
+"""Devin waits for the user (also what a session that ended its turn shows)."""
+TERMINAL: frozenset[SessionStatus] = frozenset({SessionStatus.FINISHED, SessionStatus.EXPIRED})
+"""The session is over. Devin defines no terminal set: this one is inferred (UNCONFIRMED)."""
+
+
 @attrs.define(kw_only=True)
 class PullRequest:
     url: str
@@ -134,7 +147,7 @@ class Session:
     @property
     def is_terminal(self) -> bool:
         """True once the session is `finished` or `expired`."""
-        return self.status_enum in (SessionStatus.FINISHED, SessionStatus.EXPIRED)
+        return self.status_enum in TERMINAL
 
 
 @attrs.define(kw_only=True)
@@ -161,3 +174,40 @@ class ListSessionsResponse:
     """One page of `GET /v1/sessions`; a page shorter than the `limit` asked for is the last."""
 
     sessions: list[SessionSummary]
+
+
+@attrs.define(kw_only=True)
+class SendMessageRequest:
+    """`POST /v1/sessions/{session_id}/message`: the body is `{"message": ...}`."""
+
+    session_id: str
+    message: str
+
+
+@attrs.define(kw_only=True)
+class MessageSent:
+    """The answer to a message. Devin types it "an object or null": `detail` is set when the session was
+    in a state that changed how the message was taken, and None when the body was `null`. Other
+    fields of the object are UNCONFIRMED and ignored."""
+
+    detail: str | None = None
+
+
+@attrs.define(kw_only=True)
+class UpdateTagsRequest:
+    """`PUT /v1/sessions/{session_id}/tags`: `tags` replaces the session's whole tag set."""
+
+    session_id: str
+    tags: list[str]
+
+
+@attrs.define(kw_only=True)
+class TerminateSessionRequest:
+    session_id: str
+
+
+@attrs.define(kw_only=True)
+class DetailResponse:
+    """A `{"detail": "..."}` answer, e.g. "Tags updated successfully"."""
+
+    detail: str

@@ -15,6 +15,9 @@ __all__ = [
     "SessionSecretParams",
     "ListSessionsRequestParams",
     "GetSessionRequestParams",
+    "SendMessageRequestParams",
+    "UpdateTagsRequestParams",
+    "TerminateSessionRequestParams",
 ]
 
 
@@ -54,5 +57,25 @@ class ListSessionsRequestParams(TypedDict, total=False):
 
 class GetSessionRequestParams(TypedDict, total=False):
     """The mapping form of `GetSessionRequest`."""
+
+    session_id: Required[str]
+
+
+class SendMessageRequestParams(TypedDict, total=False):
+    """The mapping form of `SendMessageRequest`."""
+
+    session_id: Required[str]
+    message: Required[str]
+
+
+class UpdateTagsRequestParams(TypedDict, total=False):
+    """The mapping form of `UpdateTagsRequest`."""
+
+    session_id: Required[str]
+    tags: Required[list[str]]
+
+
+class TerminateSessionRequestParams(TypedDict, total=False):
+    """The mapping form of `TerminateSessionRequest`."""
 
     session_id: Required[str]

@@ -2,34 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
 from .._paging import DEFAULT_MAX_PAGES, every_page
 from .._pipeline import Operation, RequestOptions
-from .._registry import all_pages, collect
+from .._registry import all_pages, collect, waits_on
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
+from ._wait import wait_for_state
 from .models import (
+    NEEDS_INPUT,
+    TERMINAL,
     CreateSessionRequest,
     CreateSessionResponse,
+    DetailResponse,
     GetSessionRequest,
     ListSessionsRequest,
     ListSessionsResponse,
+    MessageSent,
+    SendMessageRequest,
     Session,
+    SessionStatus,
     SessionSummary,
+    TerminateSessionRequest,
+    UpdateTagsRequest,
 )
 
 if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
-    from .params import CreateSessionRequestParams, GetSessionRequestParams, ListSessionsRequestParams
+    from .params import (
+        CreateSessionRequestParams,
+        GetSessionRequestParams,
+        ListSessionsRequestParams,
+        SendMessageRequestParams,
+        TerminateSessionRequestParams,
+        UpdateTagsRequestParams,
+    )
 
     _ListPage: TypeAlias = ListSessionsRequest | ListSessionsRequestParams
 
 
-__all__ = ["OPERATIONS", "sessions_create", "sessions_list", "sessions_list_all", "sessions_get"]
+__all__ = [
+    "OPERATIONS",
+    "sessions_create",
+    "sessions_list",
+    "sessions_list_all",
+    "sessions_get",
+    "sessions_send_message",
+    "sessions_update_tags",
+    "sessions_terminate",
+    "sessions_wait",
+]
 
 
 def _is_idempotent(model: CreateSessionRequest) -> bool:
@@ -69,6 +95,30 @@ GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     path="/v1/sessions/{session_id}",
     request=GetSessionRequest,
     response=Session,
+    body=None,
+)
+
+SEND_MESSAGE: Operation[SendMessageRequest, MessageSent] = Operation(
+    id="devin.sessions.send_message",
+    method="POST",  # not retried: a repeat would send the message twice
+    path="/v1/sessions/{session_id}/message",
+    request=SendMessageRequest,
+    response=MessageSent,
+    decode=lambda data: {} if data is None else data,  # a `null` body is a plain "sent"
+)
+UPDATE_TAGS: Operation[UpdateTagsRequest, DetailResponse] = Operation(
+    id="devin.sessions.update_tags",
+    method="PUT",
+    path="/v1/sessions/{session_id}/tags",
+    request=UpdateTagsRequest,
+    response=DetailResponse,
+)
+TERMINATE_SESSION: Operation[TerminateSessionRequest, DetailResponse] = Operation(
+    id="devin.sessions.terminate",
+    method="DELETE",
+    path="/v1/sessions/{session_id}",
+    request=TerminateSessionRequest,
+    response=DetailResponse,
     body=None,
 )
 
@@ -146,6 +196,81 @@ async def sessions_get(
 ) -> Result[Session, SessionkitError]:
     """Get a session's details and messages (`{"session_id": id}`)."""
     return await core.send(GET_SESSION, request, options)
+
+
+async def sessions_send_message(
+    core: DevinCore,
+    request: SendMessageRequest | SendMessageRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[MessageSent, SessionkitError]:
+    """Send a message to a session (200; `detail` says when its state changed how it was taken). Not retried."""
+    return await core.send(SEND_MESSAGE, request, options)
+
+
+async def sessions_update_tags(
+    core: DevinCore,
+    request: UpdateTagsRequest | UpdateTagsRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[DetailResponse, SessionkitError]:
+    """Replace a session's tags with `tags` (200 `{detail}`)."""
+    return await core.send(UPDATE_TAGS, request, options)
+
+
+async def sessions_terminate(
+    core: DevinCore,
+    request: TerminateSessionRequest | TerminateSessionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[DetailResponse, SessionkitError]:
+    """End a session (200 `{detail}`, not 204)."""
+    return await core.send(TERMINATE_SESSION, request, options)
+
+
+WAIT_UNTIL: frozenset[SessionStatus] = NEEDS_INPUT | TERMINAL
+"""What `sessions_wait` waits for by default: `blocked`, `finished` or `expired`."""
+
+
+def _describe(session: Session) -> str:
+    status = session.status_enum.value if session.status_enum is not None else None
+    return f"status_enum={status} (status={session.status!r})"
+
+
+@waits_on(GET_SESSION)
+async def sessions_wait(
+    core: DevinCore,
+    request: GetSessionRequest | GetSessionRequestParams,
+    *,
+    until: Collection[str] = WAIT_UNTIL,
+    timeout: float = 600.0,
+    interval: float = 5.0,
+    options: RequestOptions | None = None,
+) -> Result[Session, SessionkitError]:
+    """Poll the session until its `status_enum` is in `until` (default: blocked, finished or expired).
+
+    Polls `sessions_get` every `interval` seconds (growing, with jitter) on the core's clock. Returns
+    the last `Ok(Session)`, the first failed poll's `Err`, or `Err(WaitTimeoutError)` naming the last
+    `status_enum` after `timeout` seconds. An unknown state in `until` is `Err(InvalidRequestError)`.
+    """
+
+    def state_of(session: Session) -> str | None:
+        return session.status_enum.value if session.status_enum is not None else None
+
+    async def poll() -> Result[Session, SessionkitError]:
+        return await sessions_get(core, request, options=options)
+
+    return await wait_for_state(
+        poll,
+        state_of,
+        until=until,
+        known=SessionStatus,
+        timeout=timeout,
+        interval=interval,
+        clock=core.config.clock,
+        describe=_describe,
+        operation_id="devin.sessions.wait",
+    )
 
 
 OPERATIONS = collect(__name__)

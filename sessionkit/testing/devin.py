@@ -1,4 +1,4 @@
-"""`FakeDevin`: an in-process imitation of Devin's v1 sessions API (`POST /v1/sessions`, `GET /v1/sessions/{id}`).
+"""`FakeDevin`: an in-process imitation of Devin's v1 sessions API (create, list, get, message, tags, terminate).
 
 Create answers 200 (not 201) with `{session_id, url}`, plus `is_new_session` when `idempotent` is
 true: an idempotent create with the prompt of an existing session returns that session
@@ -6,6 +6,12 @@ true: an idempotent create with the prompt of an existing session returns that s
 (401 `{"detail": "Missing or invalid Authorization header"}`); bad bodies are FastAPI-style 422s
 (`{"detail": [{"type", "loc", "msg", "input"}]}`). An unknown id is a 404 `{"detail": "Session not found"}`
 (the real status is not documented). New sessions are `running` / `working` until `set_status`.
+
+A message (`POST .../message`) is added to `messages` and answers `null`, moving a `blocked` session
+back to `working`; to a `finished` or `expired` session it answers `{"detail": "..."}` and is not
+added (which states make Devin answer a `detail` is UNCONFIRMED). `PUT .../tags` replaces the tags
+(`{"detail": "Tags updated successfully"}`); `DELETE` ends the session as `finished`
+(`{"detail": "Session terminated successfully"}`; the state a terminated session shows is UNCONFIRMED).
 
     from sessionkit.testing import FakeDevin
 
@@ -183,6 +189,9 @@ class FakeDevin(FakeServer):
         router.add_post("/v1/sessions", self._create)
         router.add_get("/v1/sessions", self._list)
         router.add_get("/v1/sessions/{session_id}", self._get)
+        router.add_delete("/v1/sessions/{session_id}", self._terminate)
+        router.add_post("/v1/sessions/{session_id}/message", self._message)
+        router.add_put("/v1/sessions/{session_id}/tags", self._tags)
 
     def _error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
@@ -254,3 +263,55 @@ class FakeDevin(FakeServer):
         if doc is None:
             return json_response({"detail": "Session not found"}, 404)
         return json_response({k: doc[k] for k in _PUBLIC})
+
+    async def _body_field(
+        self, request: web.Request, name: str, check: Callable[[Any], bool], kind: str, msg: str
+    ) -> tuple[dict[str, Any], Any] | web.StreamResponse:
+        """The session and one required body field, or the 404 / FastAPI 422 that refuses the request."""
+        doc = self.sessions.get(request.match_info["session_id"])
+        if doc is None:
+            return json_response({"detail": "Session not found"}, 404)
+        try:
+            obj = as_object(await read_json(request))
+        except ValueError:
+            obj = None
+        if obj is None:
+            return json_response({"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required"}]}, 422)
+        if name not in obj:
+            return json_response({"detail": [_error("missing", "Field required", name, obj)]}, 422)
+        if not check(obj[name]):
+            return json_response({"detail": [_error(kind, msg, name, obj[name])]}, 422)
+        return doc, obj[name]
+
+    async def _message(self, request: web.Request) -> web.StreamResponse:
+        found = await self._body_field(
+            request, "message", lambda v: isinstance(v, str), "string_type", "Input should be a valid string"
+        )
+        if isinstance(found, web.StreamResponse):
+            return found
+        doc, message = found
+        if doc["status_enum"] in ("finished", "expired"):
+            return json_response({"detail": f"Session is {doc['status_enum']}; the message was not delivered"})
+        note = {"type": "user_message", "event_id": uuid.uuid4().hex, "message": message, "timestamp": _now(),
+                "origin": "api"}  # fmt: skip
+        doc = {**doc, "messages": [*doc["messages"], note], "updated_at": note["timestamp"]}
+        if doc["status_enum"] == "blocked":
+            doc.update(status_enum="working", status="running")
+        self.sessions.put(doc)
+        return json_response(None)
+
+    async def _tags(self, request: web.Request) -> web.StreamResponse:
+        found = await self._body_field(request, "tags", _is_str_list, "list_type", "Input should be a valid list")
+        if isinstance(found, web.StreamResponse):
+            return found
+        doc, tags = found
+        self.sessions.put({**doc, "tags": list(tags), "updated_at": _now()})
+        return json_response({"detail": "Tags updated successfully"})
+
+    async def _terminate(self, request: web.Request) -> web.StreamResponse:
+        doc = self.sessions.get(request.match_info["session_id"])
+        if doc is None:
+            return json_response({"detail": "Session not found"}, 404)
+        if doc["status_enum"] not in ("finished", "expired"):
+            self.sessions.put({**doc, "status_enum": "finished", "status": "finished", "updated_at": _now()})
+        return json_response({"detail": "Session terminated successfully"})
