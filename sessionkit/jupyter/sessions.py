@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from .._pipeline import Operation, RequestOptions
 from .._registry import collect, waits_on
-from ..errors import SessionkitError
-from ..result import Result
+from ..errors import InvalidRequestError, SessionkitError
+from ..result import Err, Result
 from ..wait import wait_until
 from ._core import JupyterCore
 from .models import (
@@ -181,23 +181,28 @@ async def sessions_wait_ready(
     will never be ready), so check it. A real server reports `starting` until a client attaches to
     the kernel's channels or the kernel is restarted; without one, the wait ends in
     `Err(WaitTimeoutError)` whose `last` is the session. A failing poll (a 404 when the session is
-    gone) is returned as it is. Polls start every `interval` seconds and slow down to 5 s at most.
+    gone) is returned as it is. Polls start every `interval` seconds and slow down to 5 s at most;
+    a `timeout` or `interval` that is not a positive number is `Err(InvalidRequestError)`.
     """
 
     def started(session: Session) -> bool:
         state = _execution_state(session)
         return state is not None and state not in _STARTING
 
-    return await wait_until(
-        lambda: sessions_get(core, request, options=options),
-        started,
-        timeout=timeout,
-        interval=interval,
-        max_interval=max(interval, 5.0),
-        clock=core.config.clock,
-        describe=lambda session: f"execution_state={_execution_state(session)}",
-        operation_id=GET_SESSION.id,
-    )
+    try:
+        return await wait_until(
+            lambda: sessions_get(core, request, options=options),
+            started,
+            timeout=timeout,
+            interval=interval,
+            max_interval=max(interval, 5.0),
+            clock=core.config.clock,
+            describe=lambda session: f"execution_state={_execution_state(session)}",
+            operation_id=GET_SESSION.id,
+        )
+    except ValueError as exc:  # wait_until refuses bad timings before its first poll
+        reason = str(exc)
+        return Err(InvalidRequestError(reason, field_path=reason.split(" ", 1)[0], operation_id=GET_SESSION.id))
 
 
 async def kernelspecs_list(

@@ -1,14 +1,21 @@
-"""`FakeJupyter`: an in-process imitation of Jupyter Server 2.21's `/api/sessions`.
+"""`FakeJupyter`: an in-process imitation of Jupyter Server 2.21's `/api/sessions`, `/api/kernelspecs`
+and kernel interrupt and restart.
 
 It keeps sessions and kernels in memory and reproduces the observed behaviour: create-or-return by
 `path` (201 both times), token auth (`?token=`, `Authorization: token|Bearer`) with the 403 bodies,
 including the XSRF one on POST/PATCH/DELETE, 501 for an unknown kernel, the HTML 404 for ids that are
-not uuid-shaped, kernel changes on PATCH (the old kernel is shut down, with the sessions sharing it),
-and 204 on delete. Kernels never leave `"starting"`, as on a server with no websocket client.
+not uuid-shaped, kernel changes on PATCH and deletes (the old kernel is shut down, and the sessions
+sharing it are dropped: the next read of one is a 404 saying so), and 204 on delete. Interrupt is 204
+(404 for an unknown kernel), restart is 200 with the kernel, now `"idle"` (500 for an unknown one).
+
+Kernels report `"starting"`, as on a server with no websocket client, until they are restarted,
+`set_execution_state` changes them, or the readiness you ask for passes: after
+`kernel_ready_after_polls` reads (GETs that report the kernel) or `kernel_ready_after` seconds on
+`clock` (pass the core's `FakeClock` to run that time instead of waiting it).
 
     from sessionkit.testing import FakeJupyter
 
-    async with FakeJupyter(token="t") as fake:
+    async with FakeJupyter(token="t", kernel_ready_after_polls=2) as fake:
         core = JupyterCore(server_url=fake.url, token="t")
         ...
         fake.seed_sessions(3)                      # three sessions, each with its own kernel
@@ -21,11 +28,13 @@ import hmac
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
+from .._clock import SYSTEM_CLOCK, Clock
 from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
 
 __all__ = ["FakeJupyter"]
@@ -38,6 +47,7 @@ _HTML_404 = (
     '<body><div class="error"><h1>404 : Not Found</h1><p>You are requesting a page that does not exist!</p>'
     "</div></body>\n</html>\n"
 )
+_UUID_SHAPED = r"\w+-\w+-\w+-\w+-\w+"
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "frame-ancestors 'self'; report-uri /api/security/csp-report; default-src 'none'",
@@ -56,9 +66,19 @@ class _HTTPError(Exception):
         self.status, self.message, self.short_message = status, message, short_message
 
 
+@dataclass
+class _Starting:
+    """A kernel still reporting "starting": when it started, and how many reads have seen it."""
+
+    since: float
+    reads: int = 0
+
+
 class FakeJupyter(FakeServer):
-    """Jupyter Server sessions API. `token=""` disables auth (then non-GET requests need
-    `disable_check_xsrf=True`, as on the real server). `kernel_names` are the installed kernelspecs."""
+    """Jupyter Server sessions and kernels API. `token=""` disables auth (then non-GET requests need
+    `disable_check_xsrf=True`, as on the real server). `kernel_names` are the installed kernelspecs.
+    A new kernel turns `"idle"` after `kernel_ready_after_polls` reads or `kernel_ready_after`
+    seconds on `clock`, whichever comes first; with neither (the default) it stays `"starting"`."""
 
     version = "2.21.1"
 
@@ -69,6 +89,9 @@ class FakeJupyter(FakeServer):
         kernel_names: Sequence[str] = ("python3",),
         default_kernel: str | None = None,
         disable_check_xsrf: bool = False,
+        kernel_ready_after_polls: int | None = None,
+        kernel_ready_after: float | None = None,
+        clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -76,6 +99,9 @@ class FakeJupyter(FakeServer):
         self.kernel_names = tuple(kernel_names)
         self.default_kernel = default_kernel or (self.kernel_names[0] if self.kernel_names else "python3")
         self.disable_check_xsrf = disable_check_xsrf
+        self.kernel_ready_after_polls = kernel_ready_after_polls
+        self.kernel_ready_after = kernel_ready_after
+        self.clock: Clock = clock or SYSTEM_CLOCK
         super().__init__(host=host, port=port)
 
     # -- state ---------------------------------------------------------------------------------------
@@ -85,6 +111,13 @@ class FakeJupyter(FakeServer):
         """Session documents: `{id, path, name, type, kernel_id}`."""
         self.kernels: dict[str, dict[str, Any]] = {}
         """Running kernels by id, in their wire form."""
+        self._starting: dict[str, _Starting] = {}
+        self._culled: dict[str, str] = {}  # session id -> the kernel whose shutdown dropped it
+
+    def set_execution_state(self, kernel_id: str, state: str) -> None:
+        """Make a running kernel report `state` (`"idle"`, `"busy"`, `"dead"`, ...) from now on."""
+        self._starting.pop(kernel_id, None)
+        self.kernels[kernel_id]["execution_state"] = state
 
     def seed_sessions(
         self, count: int, *, session_type: str = "notebook", kernel_name: str | None = None
@@ -108,13 +141,28 @@ class FakeJupyter(FakeServer):
             "execution_state": "starting",
             "connections": 0,
         }
+        self._starting[kernel_id] = _Starting(self.clock.monotonic())
         return kernel_id
+
+    def _observe(self, kernel_id: str) -> None:
+        """A read reports the kernel: a starting one turns idle once its readiness has passed."""
+        starting = self._starting.get(kernel_id)
+        if starting is None:
+            return
+        starting.reads += 1
+        polls, delay = self.kernel_ready_after_polls, self.kernel_ready_after
+        if (polls is not None and starting.reads > polls) or (
+            delay is not None and self.clock.monotonic() - starting.since >= delay
+        ):
+            self.set_execution_state(kernel_id, "idle")
 
     def _shutdown_kernel(self, kernel_id: str) -> None:
         # The real server drops sessions whose kernel is gone the next time it reads them.
         self.kernels.pop(kernel_id, None)
+        self._starting.pop(kernel_id, None)
         for doc in [d for d in self.sessions if d["kernel_id"] == kernel_id]:
             self.sessions.delete(doc["id"])
+            self._culled[doc["id"]] = kernel_id
 
     def _create(
         self, path: str, name: Any, session_type: Any, kernel_id: str | None, kernel_name: str | None
@@ -149,10 +197,12 @@ class FakeJupyter(FakeServer):
         router.add_get("/api", self._api_root, name="public")
         router.add_get("/api/kernelspecs", self._kernelspecs)
         router.add_get("/api/kernels", self._list_kernels)
+        router.add_post(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}/interrupt", self._interrupt)
+        router.add_post(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}/restart", self._restart)
         router.add_get("/api/sessions", self._list)
         router.add_post("/api/sessions", self._post)
         router.add_get("/api/sessions/", self._slash, name="redirect")
-        one = router.add_resource(r"/api/sessions/{session_id:\w+-\w+-\w+-\w+-\w+}")
+        one = router.add_resource(f"/api/sessions/{{session_id:{_UUID_SHAPED}}}")
         one.add_route("GET", self._get)
         one.add_route("PATCH", self._patch)
         one.add_route("DELETE", self._delete)
@@ -214,24 +264,55 @@ class FakeJupyter(FakeServer):
     def _lookup(self, session_id: str) -> dict[str, Any]:
         doc = self.sessions.get(session_id)
         if doc is None or doc["kernel_id"] not in self.kernels:
+            culled = self._culled.pop(session_id, None)
+            if culled is not None:  # the first read after its kernel went says why (then it is forgotten)
+                reason = (
+                    f"Kernel '{culled}' appears to have been culled or died unexpectedly, "
+                    f"invalidating session '{session_id}'. The session has been removed."
+                )
+                raise _HTTPError(404, f"Session not found: {reason!r}")
             raise _HTTPError(404, f"Session not found: session_id={session_id!r}")
         return doc
+
+    def _running(self, kernel_id: str) -> dict[str, Any]:
+        kernel = self.kernels.get(kernel_id)
+        if kernel is None:
+            raise _HTTPError(404, f"Kernel does not exist: {kernel_id}")
+        return kernel
 
     async def _api_root(self, request: web.Request) -> web.StreamResponse:
         return json_response({"version": self.version})
 
     async def _kernelspecs(self, request: web.Request) -> web.StreamResponse:
-        specs: dict[str, Any] = {
-            name: {"name": name, "spec": {"argv": [], "display_name": name, "language": "python"}, "resources": {}}
-            for name in self.kernel_names
-        }
+        specs = {name: _kernelspec(name) for name in self.kernel_names}
         return json_response({"default": self.default_kernel, "kernelspecs": specs})
 
     async def _list_kernels(self, request: web.Request) -> web.StreamResponse:
+        for kernel_id in list(self.kernels):
+            self._observe(kernel_id)
         return json_response(list(self.kernels.values()))
 
+    async def _interrupt(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self._running(request.match_info["kernel_id"])
+        except _HTTPError as exc:
+            return self._failure(exc)
+        return web.Response(status=204)
+
+    async def _restart(self, request: web.Request) -> web.StreamResponse:
+        kernel_id = request.match_info["kernel_id"]
+        if kernel_id not in self.kernels:  # the real server wraps its own 404 into this 500
+            return self._failure(_HTTPError(500, "Exception restarting kernel"))
+        # A restart waits for the kernel's info reply, so the kernel answers as idle at once.
+        self.set_execution_state(kernel_id, "idle")
+        self.kernels[kernel_id]["last_activity"] = _now()
+        return json_response(self.kernels[kernel_id])
+
     async def _list(self, request: web.Request) -> web.StreamResponse:
-        return json_response([self._model(d) for d in self.sessions if d["kernel_id"] in self.kernels])
+        docs = [d for d in self.sessions if d["kernel_id"] in self.kernels]
+        for kernel_id in dict.fromkeys(d["kernel_id"] for d in docs):
+            self._observe(kernel_id)
+        return json_response([self._model(d) for d in docs])
 
     async def _slash(self, request: web.Request) -> web.StreamResponse:
         return web.Response(
@@ -279,9 +360,11 @@ class FakeJupyter(FakeServer):
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
         try:
-            return json_response(self._model(self._lookup(request.match_info["session_id"])))
+            doc = self._lookup(request.match_info["session_id"])
         except _HTTPError as exc:
             return self._failure(exc)
+        self._observe(doc["kernel_id"])
+        return json_response(self._model(doc))
 
     async def _patch(self, request: web.Request) -> web.StreamResponse:
         session_id = request.match_info["session_id"]
@@ -324,3 +407,17 @@ class FakeJupyter(FakeServer):
         self.sessions.delete(doc["id"])
         self._shutdown_kernel(doc["kernel_id"])
         return web.Response(status=204)
+
+
+def _kernelspec(name: str) -> dict[str, Any]:
+    """A kernelspec in the real server's shape (`python3` as ipykernel installs it)."""
+    python = name.startswith("python")
+    spec: dict[str, Any] = {
+        "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"] if python else [name],
+        "env": {},
+        "display_name": "Python 3 (ipykernel)" if name == "python3" else name,
+        "language": "python" if python else name,
+        "interrupt_mode": "signal",
+        "metadata": {},
+    }
+    return {"name": name, "spec": spec, "resources": {}}
