@@ -20,6 +20,7 @@ service's auth, status codes, error bodies and quirks, a request log and scripte
 | `FakeOrq(api_key)` | Orq `/v2/sessions` (threads) | `Authorization: Bearer` |
 | `FakeMix()` | Mix server, SDK 0.10.1 (flattened) | none |
 | `FakeDevin(api_key)` | Devin `/v1/sessions` | `Authorization: Bearer` |
+| `FakeDevinV3(api_key, org_id)` | Devin `/v3/organizations/{org_id}/sessions`, states that move over time | `Authorization: Bearer cog_...` |
 | `FakeLog10(token)` | Log10 `/api/v1/sessions` | `X-Log10-Token` |
 
 Every fake has `url`, `start()`/`stop()` (or `async with`), `sessions` (a `SessionStore`),
@@ -33,6 +34,7 @@ without waiting.
 from ._server import FakeServer, Fault, FaultKind, FaultQueue, RecordedRequest, SessionStore
 from .clock import FakeClock
 from .devin import FakeDevin
+from .devin_v3 import FakeDevinV3
 from .jupyter import FakeJupyter
 from .log10 import FakeLog10
 from .mix import FakeMix
@@ -41,6 +43,7 @@ from .orq import FakeOrq
 __all__ = [
     "FakeClock",
     "FakeDevin",
+    "FakeDevinV3",
     "FakeJupyter",
     "FakeLog10",
     "FakeMix",

@@ -19,6 +19,7 @@ from yarl import URL
 
 import sessionkit
 from sessionkit import BaseCore, Ok, devin, jupyter, log10, mix, orq
+from sessionkit.devin import v3 as devin_v3
 
 BASE = "https://api.test"
 THREAD = {
@@ -85,6 +86,10 @@ def devin_core() -> BaseCore:
     return devin.DevinCore("dk", server_url=BASE)
 
 
+def devin_v3_core() -> BaseCore:
+    return devin_v3.DevinCore("cog_k", "org-1", server_url=BASE)
+
+
 def log10_core() -> BaseCore:
     return log10.Log10Core("lt", organization="org-1", server_url=BASE)
 
@@ -92,7 +97,20 @@ def log10_core() -> BaseCore:
 JUP_AUTH = {"Authorization": "token jt", "Accept": "application/json"}
 ORQ_AUTH = {"Authorization": "Bearer ok", "Accept": "application/json"}
 DEVIN_AUTH = {"Authorization": "Bearer dk", "Accept": "application/json"}
+V3_AUTH = {"Authorization": "Bearer cog_k", "Accept": "application/json"}
 JSON = {"Content-Type": "application/json"}
+V3 = "/v3/organizations/org-1/sessions"
+V3_SESSION = {
+    "session_id": "abc",
+    "url": "https://app.devin.ai/sessions/abc",
+    "org_id": "org-1",
+    "status": "running",
+    "acus_consumed": 0,
+    "created_at": 1,
+    "updated_at": 1,
+    "tags": [],
+    "pull_requests": [],
+}
 
 CASES = [
     Case(
@@ -373,6 +391,114 @@ CASES = [
         absent_headers=("Content-Type",),
     ),
     Case(
+        "devin_v3.create",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_create(c, {"prompt": "fix it", "devin_mode": "fast", "repos": ["o/r"]}),
+        "POST",
+        V3,
+        200,
+        V3_SESSION,
+        {"prompt": "fix it", "devin_mode": "fast", "repos": ["o/r"]},
+        {**V3_AUTH, **JSON},
+    ),
+    Case(
+        "devin_v3.list",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_list(c, {"first": 2, "after": "c/1", "tags": ["a", "b"], "is_archived": False}),
+        "GET",
+        V3 + "?after=c%2F1&first=2&is_archived=false&tags=a&tags=b",  # aioresponses sorts the query
+        200,
+        {"items": [V3_SESSION], "has_next_page": True, "end_cursor": "c2", "total": 9},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin_v3.get",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_get(c, {"devin_id": "abc"}),
+        "GET",
+        V3 + "/devin-abc",
+        200,
+        V3_SESSION,
+        headers=V3_AUTH,
+    ),
+    Case(
+        "devin_v3.send_message",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_send_message(c, {"devin_id": "devin-abc", "message": "go on"}),
+        "POST",
+        V3 + "/devin-abc/messages",
+        200,
+        V3_SESSION,
+        {"message": "go on"},
+        {**V3_AUTH, **JSON},
+    ),
+    Case(
+        "devin_v3.messages.list",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_messages_list(c, {"devin_id": "abc", "first": 5}),
+        "GET",
+        V3 + "/devin-abc/messages?first=5",
+        200,
+        {"items": [{"event_id": "e1", "source": "devin", "message": "hi", "created_at": 1}]},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin_v3.tags.get",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_tags_get(c, {"devin_id": "abc"}),
+        "GET",
+        V3 + "/devin-abc/tags",
+        200,
+        {"tags": ["a"]},
+        headers=V3_AUTH,
+    ),
+    Case(
+        "devin_v3.tags.add",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_tags_add(c, {"devin_id": "abc", "tags": ["b"]}),
+        "POST",
+        V3 + "/devin-abc/tags",
+        200,
+        {"tags": ["a", "b"]},
+        {"tags": ["b"]},
+        {**V3_AUTH, **JSON},
+    ),
+    Case(
+        "devin_v3.tags.replace",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_tags_replace(c, {"devin_id": "abc", "tags": []}),
+        "PUT",
+        V3 + "/devin-abc/tags",
+        200,
+        {"tags": []},
+        {"tags": []},
+        {**V3_AUTH, **JSON},
+    ),
+    Case(
+        "devin_v3.archive",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_archive(c, {"devin_id": "abc"}),
+        "POST",
+        V3 + "/devin-abc/archive",
+        200,
+        {**V3_SESSION, "is_archived": True},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin_v3.terminate",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_terminate(c, {"devin_id": "abc", "archive": True}),
+        "DELETE",
+        V3 + "/devin-abc?archive=true",
+        200,
+        {**V3_SESSION, "status": "exit"},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
         "log10.create",
         log10_core,
         lambda c: log10.sessions_create(c),
@@ -400,7 +526,10 @@ def registered_operations() -> set[str]:
         if not info.ispkg or info.name.startswith("_") or info.name == "testing":
             continue
         package = importlib.import_module(f"sessionkit.{info.name}")
-        ids |= {entry.operation.id for entry in getattr(package, "OPERATIONS", ())}
+        # A service's other API generation is a subpackage of it (`sessionkit.devin.v3`).
+        subpackages = [m.name for m in pkgutil.iter_modules(package.__path__) if m.ispkg]
+        for module in [package, *(importlib.import_module(f"{package.__name__}.{n}") for n in subpackages)]:
+            ids |= {entry.operation.id for entry in getattr(module, "OPERATIONS", ())}
     return ids
 
 
