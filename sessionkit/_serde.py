@@ -203,7 +203,7 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict_bool)
     # OpenEnum precedes str in its MRO, so this wins over the str hook for open enums.
     conv.register_structure_hook(OpenEnum, _structure_open_enum)
-    conv.register_unstructure_hook(OpenEnum, lambda value: value.value)
+    conv.register_unstructure_hook(OpenEnum, _enum_value)
     conv.register_structure_hook(datetime, _parse_datetime)
     conv.register_unstructure_hook(datetime, _format_datetime)
     conv.register_structure_hook_func(lambda tp: tp is Any, _structure_any)  # 3.10: Any is no class
@@ -397,6 +397,8 @@ def _request_reason(exc: BaseException, tp: Any) -> str:
         hint = suggest_field(exc.cl, key)
         reason = f"unknown key {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
         return key + _KEY_SEP + reason + (f"; and {more} more unknown key(s)" if more else "")
+    if type(exc) is ValueError and str(exc):  # a model's own check (a validator, a converter) says why
+        return f"invalid value ({exc})"
     return format_exception(exc, tp)
 
 

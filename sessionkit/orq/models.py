@@ -54,15 +54,6 @@ class SessionInterval(OpenEnum):
     SESSION_INTERVAL_LAST_3_MONTHS = "SESSION_INTERVAL_LAST_3_MONTHS"
 
 
-def _kind(value: ThreadKind | str | None) -> ThreadKind | None:
-    # A plain string given by hand must still serialise as an enum value.
-    return value if value is None or type(value) is ThreadKind else ThreadKind(value)
-
-
-def _interval(value: SessionInterval | str) -> SessionInterval:
-    return SessionInterval(value)
-
-
 @attrs.define(kw_only=True)
 class ThreadBilling:
     """Costs of a thread."""
@@ -98,7 +89,7 @@ class ThreadFields:
     title: str | None = None
     client: str | None = None
     repo: str | None = None
-    kind: ThreadKind | None = attrs.field(default=None, converter=_kind)
+    kind: ThreadKind | None = None
 
 
 @attrs.define(kw_only=True)
@@ -112,14 +103,14 @@ class Thread(ThreadFields):
 class ThreadFilters:
     """Which threads a list or count query covers. `start_date`/`end_date` are unix ms as strings."""
 
-    interval: SessionInterval = attrs.field(converter=_interval)
+    interval: SessionInterval
     project_id: str | None = None
     tags: list[str] | None = None
     start_date: str | None = None
     end_date: str | None = None
     client: str | None = None
     repo: str | None = None
-    kind: ThreadKind | None = attrs.field(default=None, converter=_kind)
+    kind: ThreadKind | None = None
 
 
 @attrs.define(kw_only=True)
@@ -149,7 +140,7 @@ class UpdateThreadRequest:
     title: str | None = None
     client: str | None = None
     repo: str | None = None
-    kind: ThreadKind | None = attrs.field(default=None, converter=_kind)
+    kind: ThreadKind | None = None
 
 
 @attrs.define(kw_only=True)

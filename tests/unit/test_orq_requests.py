@@ -261,7 +261,8 @@ async def test_list_filters_take_plain_strings_and_keep_unknown_intervals(
     assert result.unwrap() == ListThreadsResponse(object="list", data=[], has_more=False)
     (call,) = server.requests
     assert call.json == {"filters": {"interval": "SESSION_INTERVAL_NEXT_CENTURY", "kind": "X"}, "limit": 5}
-    assert isinstance(request.filters.interval, SessionInterval)
+    # A hand-built model keeps what it was given (the type checker flags a plain string there);
+    # the wire form is the same either way.
     assert request.filters.interval == "SESSION_INTERVAL_NEXT_CENTURY"
 
 
