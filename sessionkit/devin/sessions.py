@@ -204,7 +204,7 @@ async def sessions_send_message(
     *,
     options: RequestOptions | None = None,
 ) -> Result[MessageSent, SessionkitError]:
-    """Send a message to a session (200; `detail` says when its state changed how it was taken). Not retried."""
+    """Send a message to a session (200; `detail` is set when its state changed how Devin took it). Not retried."""
     return await core.send(SEND_MESSAGE, request, options)
 
 

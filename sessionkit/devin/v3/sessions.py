@@ -307,7 +307,7 @@ async def sessions_tags_add(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionTags, SessionkitError]:
-    """Add tags (at most 50) to a session's; the server drops duplicates and answers the whole set."""
+    """Add tags (at most 50) to a session; the server drops duplicates and answers the whole set."""
     return await core.send(ADD_TAGS, request, options)
 
 
