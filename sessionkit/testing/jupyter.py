@@ -5,8 +5,9 @@ It keeps sessions and kernels in memory and reproduces the observed behaviour: c
 `path` (201 both times), token auth (`?token=`, `Authorization: token|Bearer`) with the 403 bodies,
 including the XSRF one on POST/PATCH/DELETE, 501 for an unknown kernel, the HTML 404 for ids that are
 not uuid-shaped, kernel changes on PATCH and deletes (the old kernel is shut down, and the sessions
-sharing it are dropped: the next read of one is a 404 saying so), and 204 on delete. Interrupt is 204
-(404 for an unknown kernel), restart is 200 with the kernel, now `"idle"` (500 for an unknown one).
+sharing it are dropped: a get of one before any list is a 404 saying so), and 204 on delete.
+Interrupt is 204 (404 for an unknown kernel); restart is 200 with the kernel, now `"idle"` (500 for an
+unknown one).
 
 Kernels report `"starting"`, as on a server with no websocket client, until they are restarted,
 `set_execution_state` changes them, or the readiness you ask for passes: after
@@ -303,12 +304,13 @@ class FakeJupyter(FakeServer):
         kernel_id = request.match_info["kernel_id"]
         if kernel_id not in self.kernels:  # the real server wraps its own 404 into this 500
             return self._failure(_HTTPError(500, "Exception restarting kernel"))
-        # A restart waits for the kernel's info reply, so the kernel answers as idle at once.
+        # A restart waits for the kernel's info reply: a kernel that had started answers "idle".
         self.set_execution_state(kernel_id, "idle")
         self.kernels[kernel_id]["last_activity"] = _now()
         return json_response(self.kernels[kernel_id])
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
+        self._culled.clear()  # a list drops the sessions whose kernel went, silently
         docs = [d for d in self.sessions if d["kernel_id"] in self.kernels]
         for kernel_id in dict.fromkeys(d["kernel_id"] for d in docs):
             self._observe(kernel_id)

@@ -126,8 +126,6 @@ async def test_deleting_a_session_drops_the_sessions_sharing_its_kernel(
     gone = await fetch(raw_http, "DELETE", f"{fake_jupyter.url}/api/sessions/{first['id']}", headers=AUTH)
     assert gone.status == 204
 
-    listed = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions", headers=AUTH)
-    assert [s["id"] for s in listed.json()] == [other["id"]]
     assert kernel not in fake_jupyter.kernels
     first_read = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions/{sharer['id']}", headers=AUTH)
     assert first_read.status == 404
@@ -137,3 +135,15 @@ async def test_deleting_a_session_drops_the_sessions_sharing_its_kernel(
     )
     again = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions/{sharer['id']}", headers=AUTH)
     assert again.json()["message"] == f"Session not found: session_id='{sharer['id']}'"
+    listed = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions", headers=AUTH)
+    assert [s["id"] for s in listed.json()] == [other["id"]]
+
+
+async def test_a_list_drops_the_sharers_silently(fake_jupyter: FakeJupyter, raw_http: aiohttp.ClientSession) -> None:
+    first = await create(raw_http, fake_jupyter, "a.ipynb")
+    sharer = await create(raw_http, fake_jupyter, "b.ipynb", kernel={"id": first["kernel"]["id"]})
+    await fetch(raw_http, "DELETE", f"{fake_jupyter.url}/api/sessions/{first['id']}", headers=AUTH)
+    listed = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions", headers=AUTH)
+    assert listed.json() == []
+    read = await fetch(raw_http, "GET", f"{fake_jupyter.url}/api/sessions/{sharer['id']}", headers=AUTH)
+    assert read.json()["message"] == f"Session not found: session_id='{sharer['id']}'"

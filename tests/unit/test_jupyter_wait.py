@@ -11,7 +11,6 @@ from sessionkit.jupyter import (
     GetSessionRequest,
     JupyterCore,
     Session,
-    kernels_restart,
     sessions_create,
     sessions_delete,
     sessions_wait_ready,
@@ -100,15 +99,6 @@ async def test_a_started_kernel_ends_the_wait_at_the_first_poll(
     assert result.value.kernel is not None
     assert result.value.kernel.execution_state == state  # "dead" ends it too: check it
     assert clock.sleeps == []
-
-
-async def test_a_restarted_kernel_is_ready_at_once(fake: FakeJupyter, core: JupyterCore) -> None:
-    session = await new_session(core)
-    assert session.kernel is not None
-    restarted = (await kernels_restart(core, {"kernel_id": session.kernel.id})).unwrap()
-    assert restarted.execution_state == "idle"
-    assert isinstance(await sessions_wait_ready(core, {"session": session.id}), Ok)
-    assert session_gets(fake) == 1
 
 
 async def test_a_session_that_is_gone_ends_the_wait_with_the_polls_error(core: JupyterCore, clock: FakeClock) -> None:
