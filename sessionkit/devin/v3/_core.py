@@ -36,7 +36,7 @@ class DevinCore(BaseCore):
     (for operations other than create: UNCONFIRMED).
     """
 
-    service = "devin.v3"
+    service = "devin_v3"
     credential_env = "DEVIN_API_KEY"
     error_classifier = status_table(DEVIN_V3_ERRORS)
     default_server_url = "https://api.devin.ai"
