@@ -9,7 +9,7 @@
 | Log10 | the fake; Prism on the Log10 document (`prism_log10`) |
 
 Each service runs the steps it has: create, read, list, update (Mix: fork), delete, not-found, bad
-auth. Stateful targets (fakes, the real Jupyter) must also agree on content (ids, titles, 404 after
+auth; Jupyter also its kernel steps (kernelspecs, interrupt, restart, 501, shared-kernel delete). Stateful targets (fakes, the real Jupyter) must also agree on content (ids, titles, 404 after
 delete); Prism and the oracle are stateless, so there only the shapes are checked (every result
 decodes into the sessionkit model), and Prism must accept every request (`assert_no_violation`).
 """
@@ -153,11 +153,12 @@ class JupyterScenario(Scenario):
 
         return JupyterCore(server_url=target.url, token=credential or "")
 
-    async def create_call(self, core: Any) -> Result[Any, Any]:
-        from sessionkit.jupyter import sessions_create
+    async def create_call(self, core: Any, kernel: str = "python3", kernel_id: str | None = None) -> Result[Any, Any]:
+        from sessionkit.jupyter import CreateSessionRequest, KernelRef, sessions_create
 
-        body = {"path": f"scenario-{uuid.uuid4().hex}.ipynb", "type": "notebook", "kernel": {"name": "python3"}}
-        return await sessions_create(core, body)
+        path = f"scenario-{uuid.uuid4().hex}.ipynb"
+        ref = KernelRef(id=kernel_id) if kernel_id else KernelRef(name=kernel)
+        return await sessions_create(core, CreateSessionRequest(path=path, type="notebook", kernel=ref))
 
     async def create(self, target: Target, core: Any) -> str:
         from sessionkit.jupyter import sessions_create
@@ -197,6 +198,43 @@ class JupyterScenario(Scenario):
 
     def missing_id(self) -> str:
         return str(uuid.uuid4())
+
+    async def kernels(self, target: Target, core: Any) -> None:
+        """Kernelspecs, interrupt and restart, the 501 of an unknown kernelspec, and a delete that
+        shuts down a shared kernel (its sharer is gone, and says why on its first read)."""
+        from sessionkit.jupyter import (
+            JupyterKernelError,
+            kernels_interrupt,
+            kernels_restart,
+            kernelspecs_list,
+            sessions_delete,
+            sessions_get,
+            sessions_list,
+        )
+
+        specs = ok(target, await kernelspecs_list(core))
+        assert specs.default == "python3"
+        assert specs.kernelspecs["python3"].spec.language == "python"
+        unknown = err(target, await self.create_call(core, kernel="nope"), JupyterKernelError)
+        assert isinstance(unknown, JupyterKernelError)
+        assert (unknown.status, unknown.short_message) == (501, "nope not found")
+
+        first = ok(target, await self.create_call(core))
+        kernel_id = first.kernel.id
+        assert ok(target, await kernels_interrupt(core, {"kernel_id": kernel_id})) is None
+        assert ok(target, await kernels_restart(core, {"kernel_id": kernel_id})).id == kernel_id
+        sharer = ok(target, await self.create_call(core, kernel_id=kernel_id))
+        assert sharer.kernel.id == kernel_id
+
+        assert ok(target, await sessions_delete(core, {"session": first.id})) is None
+        gone = err(target, await sessions_get(core, {"session": sharer.id}), NotFoundError)
+        assert gone.server_message == (
+            f"Session not found: \"Kernel '{kernel_id}' appears to have been culled or died unexpectedly, "
+            f"invalidating session '{sharer.id}'. The session has been removed.\""
+        )
+        assert sharer.id not in [s.id for s in ok(target, await sessions_list(core))]
+        missing = err(target, await kernels_interrupt(core, {"kernel_id": kernel_id}), NotFoundError)
+        assert missing.server_message == f"Kernel does not exist: {kernel_id}"
 
 
 ORQ_CREATE: dict[str, Any] = {
@@ -439,3 +477,14 @@ async def test_bad_auth(target: Target) -> None:
         assert error.server_message == "'_xsrf' argument missing from POST"
     if target.oracle is not None:
         assert target.oracle.requests[-1].headers["Authorization"] == "Bearer wrong-credential"
+
+
+JUPYTER_TARGETS = [t for t in TARGETS if t[0] == "jupyter"]
+
+
+@pytest.mark.parametrize("target", JUPYTER_TARGETS, ids=[f"{s}-{k}" for s, k in JUPYTER_TARGETS], indirect=True)
+async def test_jupyter_kernels(target: Target) -> None:
+    scenario = SCENARIOS["jupyter"]
+    assert isinstance(scenario, JupyterScenario)
+    async with scenario.core(target, target.credential) as core:
+        await scenario.kernels(target, core)
