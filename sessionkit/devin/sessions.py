@@ -98,13 +98,19 @@ GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     body=None,
 )
 
+
+def _null_is_sent(data: object) -> object:
+    """Devin's `null` answer to a message is a plain "sent": `MessageSent(detail=None)`."""
+    return {} if data is None else data
+
+
 SEND_MESSAGE: Operation[SendMessageRequest, MessageSent] = Operation(
     id="devin.sessions.send_message",
     method="POST",  # not retried: a repeat would send the message twice
     path="/v1/sessions/{session_id}/message",
     request=SendMessageRequest,
     response=MessageSent,
-    decode=lambda data: {} if data is None else data,  # a `null` body is a plain "sent"
+    decode=_null_is_sent,
 )
 UPDATE_TAGS: Operation[UpdateTagsRequest, DetailResponse] = Operation(
     id="devin.sessions.update_tags",
