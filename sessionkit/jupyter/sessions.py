@@ -145,7 +145,7 @@ async def sessions_update(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Rename a session or change its kernel (`{"session": id, "model": {...}}`)."""
+    """Rename a session or change its kernel (`{"session": id, "model": {...}}`); the old kernel is shut down."""
     return await core.send(UPDATE_SESSION, request, options)
 
 
@@ -155,7 +155,7 @@ async def sessions_delete(
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:
-    """Delete a session and shut its kernel down."""
+    """Delete a session and shut its kernel down, ending every session that shares that kernel."""
     return await core.send(DELETE_SESSION, request, options)
 
 
@@ -218,7 +218,7 @@ async def kernels_interrupt(
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:
-    """Interrupt what a kernel runs (`{"kernel_id": session.kernel.id}`); 204."""
+    """Interrupt what a kernel runs (`{"kernel_id": session.kernel.id}`)."""
     return await core.send(INTERRUPT_KERNEL, request, options)
 
 
