@@ -45,6 +45,7 @@ class Renderer:
         self.local: set[str] = set()
         self.typing: set[str] = set()
         self.stdlib: set[str] = set()
+        self.runtime: dict[str, set[str]] = {}
         self.models: list[type[Any]] = []
 
     def model(self, cls: type[Any]) -> None:
@@ -73,6 +74,10 @@ class Renderer:
         if tp is datetime:
             self.stdlib.add("datetime")
             return "datetime | str"
+        form = getattr(tp, "__params_form__", None)
+        if isinstance(tp, type) and form is not None:  # a runtime type that says how a mapping may give it
+            self.runtime.setdefault(tp.__module__, set()).update(form)
+            return " | ".join(form)
         if attrs.has(tp):
             return f"{self.name(tp)} | {tp.__name__}Params"
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -122,7 +127,8 @@ def params_source(package: str, sessions: types.ModuleType) -> str | None:
     body = "\n\n\n".join(classes)
     local = f"from .models import {', '.join(sorted(renderer.local))}" if renderer.local else ""
     names = ",\n".join(f'    "{cls.__name__}Params"' for cls in renderer.models)
-    blocks = [HEADER, "\n".join(imports), extensions, local, f"__all__ = [\n{names},\n]", body]
+    runtime = "\n".join(f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(renderer.runtime.items()))
+    blocks = [HEADER, "\n".join(imports), extensions, runtime, local, f"__all__ = [\n{names},\n]", body]
     return _formatted("\n\n".join(b for b in blocks if b))
 
 

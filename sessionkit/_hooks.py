@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
+    from ._bodies import Body
     from .errors import SessionkitError
     from .result import ResponseMeta
 
@@ -25,12 +26,15 @@ class HookContext:
 
 @attrs.define
 class PreparedRequest:
-    """The request about to be sent. A before-request hook may change `headers` in place."""
+    """The request about to be sent. A before-request hook may change `headers` in place.
+
+    `body` is JSON bytes, or a `Body` (a multipart form) that is built as it is sent.
+    """
 
     method: str
     url: str
     headers: dict[str, str]
-    body: bytes | None
+    body: bytes | Body | None
 
 
 class BeforeRequestHook(Protocol):

@@ -5,6 +5,9 @@
 
 Every operation of every service goes through `execute`; nothing else sends HTTP. Each stage is a
 small function that returns a value or an error; time and sleep come from the core's clock.
+A body is JSON bytes, or a `Body` built per attempt (multipart, streamed from its source). An
+operation whose response is `ByteStream` is not decoded: its success body is left open for the
+caller to read in chunks, within the deadlines and a size cap.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import attrs
 
+from ._bodies import Body, Multipart
 from ._hooks import HookContext, PreparedRequest
 from ._logging import logger, redact_headers
 from ._options import (
@@ -37,7 +41,7 @@ from ._options import (
 from ._retry import RetryConfig, parse_retry_after
 from ._secrets import Secrets, redact_url
 from ._serde import StructureFailure, dumps, structure_hook, structure_request, unstructure
-from ._transport import Attempt, Raw, client_timeout, send_attempt
+from ._transport import Attempt, ByteStream, Raw, StreamErrors, client_timeout, send_attempt
 from .errors import (
     APIError,
     ConnectionError,
@@ -53,6 +57,9 @@ from .errors import (
 from .result import Err, Ok, ResponseMeta, Result
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._clock import Clock
     from ._core import BaseCore, CoreConfig
 
 __all__ = ["Operation", "RequestOptions", "Timeout", "execute"]
@@ -80,6 +87,9 @@ class Operation(Generic[Req, Resp]):
     sent as one percent-encoded path segment. `body` is "*" (the request minus path, query and header
     fields), the name of one request field, or None (no body). `query` and `headers` name fields sent
     there (a list field as a repeated query parameter). A name that is not a field fails at import.
+    `form` sends the body fields as `multipart/form-data` parts instead of JSON (an `Upload` field
+    as a file part, streamed from its source). `accept` replaces the core's `Accept` header.
+    `response=ByteStream` leaves the success body unread: the call returns it open (see `execute`).
     `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists).
     `validate` checks a built request model for rules types cannot say; it returns
     `(field_path, reason)` for a bad one, and the call ends in `InvalidRequestError` before sending.
@@ -97,6 +107,8 @@ class Operation(Generic[Req, Resp]):
     query: tuple[str, ...] = ()
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     send_empty_body: bool = True
+    form: bool = False
+    accept: str | None = None
     decode: Callable[[Any], Any] | None = attrs.field(default=None, repr=_named)
     validate: Callable[[Any], tuple[str, str] | None] | None = attrs.field(default=None, repr=_named)
     path_params: tuple[str, ...] = attrs.field(init=False)
@@ -116,6 +128,11 @@ class Operation(Generic[Req, Resp]):
     def wire(self, name: str) -> str:
         """The JSON name of the request field `name`."""
         return self._wire.get(name, name)
+
+    @property
+    def streams(self) -> bool:
+        """Whether the success body is handed to the caller open (`response=ByteStream`)."""
+        return self.response is ByteStream
 
     def is_retry_safe(self, model: Any) -> bool:
         if self.retry_safe is None:
@@ -142,7 +159,7 @@ class _Prepared:
     path: str
     query: str
     headers: dict[str, str]
-    body: bytes | None
+    body: bytes | Body | None
 
 
 class _Invalid(Exception):
@@ -211,6 +228,8 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         except UnicodeEncodeError:
             raise _Invalid("a query value is not valid Unicode (it holds a lone surrogate)", "$") from None
     headers: dict[str, str] = {}
+    if op.accept is not None:
+        headers["Accept"] = op.accept
     for name, header in op.headers.items():
         value = data.pop(op.wire(name), None)
         if value is not None:
@@ -225,6 +244,14 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         payload = data.get(op.wire(op.body))
     if payload is None or (payload == {} and not op.send_empty_body):
         return _Prepared(model, path, query, headers, None)
+    if op.form:
+        fields = cast("dict[str, Any]", payload) if isinstance(payload, dict) else {op.wire(op.body or ""): payload}
+        form = Multipart(list(fields.items()))
+        problem = form.check()
+        if problem is not None:
+            raise _Invalid(problem[1], problem[0])
+        headers["Content-Type"] = form.content_type
+        return _Prepared(model, path, query, headers, form)
     try:
         body = dumps(payload)
     except (TypeError, ValueError) as exc:
@@ -240,7 +267,7 @@ class _Plan:
     model: Any
     url: str
     headers: Mapping[str, str]
-    body: bytes | None
+    body: bytes | Body | None
     retry: RetryConfig
     timeout: Timeout
     secrets: Secrets
@@ -283,6 +310,8 @@ def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reque
         headers = {**headers, **prepared.headers}
     url = base_url + prepared.path + ("?" + prepared.query if prepared.query else "")
     safe = op.is_retry_safe(prepared.model) or any(k.lower() == "idempotency-key" for k in headers)
+    if isinstance(prepared.body, Body) and not prepared.body.replayable:
+        safe = False  # its source is read as it is sent: a second attempt would send a different body
     return _Plan(prepared.model, url, headers, prepared.body, retry, timeout, secrets, safe)
 
 
@@ -457,11 +486,24 @@ async def _fail(call: _Call, error: SessionkitError) -> Err[SessionkitError]:
 
 
 async def execute(
-    core: BaseCore, op: Operation[Any, Resp], request: Any, options: RequestOptions | None
+    core: BaseCore,
+    op: Operation[Any, Resp],
+    request: Any,
+    options: RequestOptions | None,
+    *,
+    max_bytes: int | None = None,
 ) -> Result[Resp, SessionkitError]:
-    """Run `op` through the pipeline. Returns a value for everything but cancellation."""
+    """Run `op` through the pipeline. Returns a value for everything but cancellation.
+
+    For a streamed operation (`response=ByteStream`) the value is the open body: `max_bytes` caps
+    it (None: no cap), `Timeout.attempt` bounds each silence while it is read (and the wait for the
+    response) and `Timeout.total` the whole call, reading included.
+    """
     cfg = core.config
     call = _Call(cfg, op)
+    streamed = op.streams
+    if streamed and max_bytes is not None and (type(max_bytes) is not int or max_bytes < 1):
+        return await _fail(call, InvalidRequestError("must be an int >= 1 or None", field_path="max_bytes"))
     try:
         plan = _plan(cfg, op, request, options)
     except _Invalid as exc:
@@ -497,23 +539,29 @@ async def execute(
                 return await _fail(call, InvalidRequestError(str(exc), field_path=exc.field_path, **call.common()))
             url, headers, body = req.url, req.headers, req.body
         attempt_started = clock.monotonic()
+        if streamed:  # the body outlives the attempt: bound its silences, and the call as a whole
+            ends, aiohttp_timeout = deadline, client_timeout(_left(deadline, clock), timeout.connect, timeout.attempt)
+        else:
+            ends = None if per_attempt is None else attempt_started + per_attempt
+            aiohttp_timeout = client_timeout(per_attempt, timeout.connect)
         attempt = Attempt(
             op.method,
             url,
             headers,
             body,
             timeout.connect,
-            None if per_attempt is None else attempt_started + per_attempt,
+            ends,
             clock,
             cfg.max_response_bytes,
             secrets.names,
             cfg.proxies,
+            op.success if streamed else (),
         )
         failure: BaseException | None = None
         status = 0
         retry_after: float | None = None
         try:
-            raw = await send_attempt(pool, attempt, client_timeout(per_attempt, timeout.connect))
+            raw = await send_attempt(pool, attempt, aiohttp_timeout)
         except Exception as exc:
             failure = exc
             error = _transport_error(exc, per_attempt, call, secrets)
@@ -539,7 +587,11 @@ async def execute(
                     redact_headers(headers, secrets.names),
                 )
             if status in op.success:
-                value = _decode(op, raw, call, secrets)
+                value: Any
+                if streamed:
+                    value = ByteStream(raw, limit=max_bytes, errors=_StreamErrors(call, secrets, timeout, deadline))
+                else:
+                    value = _decode(op, raw, call, secrets)
                 if isinstance(value, ResponseValidationError):
                     return await _fail(call, value)
                 meta = ResponseMeta(
@@ -564,6 +616,40 @@ async def execute(
             return await _fail(call, error)
         waited += wait
         await clock.sleep(wait)
+
+
+def _left(deadline: float | None, clock: Clock) -> float | None:
+    return None if deadline is None else max(deadline - clock.monotonic(), 0.001)
+
+
+class _StreamErrors(StreamErrors):
+    """A streamed body's failures, as errors of the call that opened it."""
+
+    def __init__(self, call: _Call, secrets: Secrets, timeout: Timeout, deadline: float | None) -> None:
+        self._call, self._secrets, self._timeout, self._deadline = call, secrets, timeout, deadline
+
+    def read_failed(self, exc: BaseException) -> SessionkitError:
+        call = self._call
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            if self._deadline is not None and call.cfg.clock.monotonic() >= self._deadline - 0.01:
+                reason, deadline, seconds = (
+                    "the total deadline passed while reading the body",
+                    "total",
+                    self._timeout.total,
+                )
+            else:
+                reason, deadline, seconds = "no data while reading the body", "attempt", self._timeout.attempt
+            return RequestTimeoutError(f"{reason} ({seconds}s)", deadline=deadline, timeout=seconds, **call.common())
+        return _transport_error(exc, self._timeout.attempt, call, self._secrets)
+
+    def too_large(self, limit: int) -> SessionkitError:
+        return ResponseValidationError(
+            f"the response body is larger than max_bytes ({limit} bytes)", field_path="", **self._call.common()
+        )
+
+    def write_failed(self, exc: OSError, path: Path) -> SessionkitError:
+        reason = f"cannot write the body to {str(path)!r}: {exc.strerror or exc}"
+        return InvalidRequestError(reason, field_path="to", **self._call.common())
 
 
 def _shown(url: str, secrets: Secrets) -> str:

@@ -1,20 +1,30 @@
-"""One attempt on the wire: the request, its redirects, and a body read within the size cap."""
+"""One attempt on the wire: the request, its redirects, and a body read within the size cap.
+
+A JSON response is read whole (`Raw.body`); a streamed one is left open for its caller as a
+`ByteStream`, read in chunks within the same cap and deadlines.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from pathlib import Path
+from types import TracebackType
 
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from ._bodies import Body
 from ._clock import Clock
 from ._proxy import Proxies
+from .errors import SessionkitError
+from .result import Err, Ok, Result
 
-__all__ = ["Attempt", "Raw", "TooManyRedirectsError", "send_attempt"]
+__all__ = ["Attempt", "ByteStream", "Raw", "TooManyRedirectsError", "send_attempt"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -36,6 +46,7 @@ class Raw:
     body: bytes
     too_large: bool = False
     note: str = ""  # why a redirect was not followed
+    response: aiohttp.ClientResponse | None = None  # left open: a streamed success, body unread
 
     def text(self) -> str:
         """The start of the body as text, for error messages (at most 1 MiB, bad UTF-8 replaced)."""
@@ -49,19 +60,23 @@ class Attempt:
     method: str
     url: str  # already percent-encoded
     headers: Mapping[str, str]
-    body: bytes | None
+    body: bytes | Body | None
     connect: float | None
     deadline: float | None  # on `clock`; covers every redirect hop of the attempt
     clock: Clock
     max_bytes: int
     secret_names: frozenset[str]
     proxies: Proxies
+    open_statuses: tuple[int, ...] = ()  # statuses whose body is left unread, for the caller to stream
 
 
 @functools.lru_cache(maxsize=64)
-def client_timeout(total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
-    """aiohttp's timeout for these deadlines. It is frozen, so the usual ones are built once, not per call."""
-    return aiohttp.ClientTimeout(total=total, connect=connect)
+def client_timeout(total: float | None, connect: float | None, sock_read: float | None = None) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for these deadlines. It is frozen, so the usual ones are built once, not per call.
+
+    aiohttp's `total` also covers reading the body, and `sock_read` bounds each silence in it.
+    """
+    return aiohttp.ClientTimeout(total=total, connect=connect, sock_read=sock_read)
 
 
 def _same_origin(a: URL, b: URL) -> bool:
@@ -85,18 +100,25 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
         sent = headers
         if proxy_headers and url.scheme == "http":  # no CONNECT: the proxy reads the request's own headers
             sent = {**headers, **proxy_headers}
-        async with session.request(
-            method,
-            url,
-            headers=sent,
-            data=body,
-            timeout=timeout,
-            allow_redirects=False,
-            proxy=proxy,
-            proxy_headers=proxy_headers,
-        ) as resp:
+        sending = body  # this hop's body, released after the hop even when `body` changes below
+        resp: aiohttp.ClientResponse | None = None
+        kept = False
+        try:
+            resp = await session.request(
+                method,
+                url,
+                headers=sent,
+                data=sending.open() if isinstance(sending, Body) else sending,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
+            )
             location = resp.headers.get("Location")
             if resp.status not in _REDIRECTS or not location:
+                if resp.status in attempt.open_statuses:
+                    kept = True
+                    return Raw(resp.status, resp.reason or "", resp.headers, b"", response=resp)
                 return await _read(resp, attempt.max_bytes)
             try:
                 target = url.join(URL(location))  # encodes spaces and non-ASCII, keeps valid %XX
@@ -109,12 +131,21 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
             if cross and body is not None and not to_get:
                 note = "not followed: it leads to another origin and would re-send the request body there"
                 return await _read(resp, attempt.max_bytes, note=note)
+            if isinstance(body, Body) and not body.replayable and not to_get:
+                note = "not followed: the request body came from a source that cannot be read again"
+                return await _read(resp, attempt.max_bytes, note=note)
             if cross:
                 headers = {k: v for k, v in headers.items() if k.lower() not in attempt.secret_names}
             if to_get:
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             url = target
+        finally:
+            if resp is not None and not kept:
+                resp.release()
+                await resp.wait_for_close()  # the body writer is done: its file may be closed now
+            if isinstance(sending, Body):
+                sending.release()
     raise TooManyRedirectsError(f"more than {MAX_REDIRECTS} redirects")
 
 
@@ -183,3 +214,144 @@ class _Inflater:
         out = self._zlib.flush()
         self._left -= len(out)
         return None if self._left <= 0 else out
+
+
+class StreamErrors:
+    """How a `ByteStream` turns what goes wrong while reading into error values (the pipeline
+    gives it one that knows the call: operation, attempts, deadlines, secrets)."""
+
+    def read_failed(self, exc: BaseException) -> SessionkitError:
+        raise NotImplementedError
+
+    def too_large(self, limit: int) -> SessionkitError:
+        raise NotImplementedError
+
+    def write_failed(self, exc: OSError, path: Path) -> SessionkitError:
+        raise NotImplementedError
+
+
+class ByteStream:
+    """The open body of a streamed response, read once, in chunks, within a size cap.
+
+    `async for chunk in stream` yields `Ok(bytes)` pieces; a failure (a dropped connection, a
+    deadline, more than `limit` bytes) comes once as `Err` and ends it. `save(path)` writes it to a
+    file instead. Reading to the end, `aclose()` or leaving `async with` closes the connection.
+    gzip and deflate bodies are inflated as they are read; the limit counts inflated bytes.
+    """
+
+    def __init__(self, raw: Raw, *, limit: int | None, errors: StreamErrors) -> None:
+        self.status = raw.status
+        self.headers = raw.headers
+        self.limit = limit
+        self.received = 0
+        """Bytes read so far (after inflating)."""
+        self.saved_to: Path | None = None
+        """Where `save` wrote the body, once it has."""
+        self._response = raw.response
+        self._errors = errors
+        self._started = False
+
+    @property
+    def content_type(self) -> str:
+        """The response's `Content-Type` (empty when it has none)."""
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def content_length(self) -> int | None:
+        """The announced size of an uncompressed body, when the server sent one."""
+        encoding = self.headers.get("Content-Encoding", "").strip().lower()
+        length = self.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() and encoding in ("", "identity") else None
+
+    @property
+    def closed(self) -> bool:
+        return self._response is None
+
+    async def __aiter__(self) -> AsyncGenerator[Result[bytes, SessionkitError], None]:
+        resp = self._response
+        if resp is None or self._started:  # already read, or closed: nothing more to give
+            return
+        self._started = True
+        limit = self.limit
+        encoding = self.headers.get("Content-Encoding", "").strip().lower()
+        inflate = _Inflater(encoding, limit if limit is not None else 1 << 62) if encoding in _INFLATABLE else None
+        try:
+            while True:
+                try:
+                    raw = await resp.content.readany()
+                    chunk = raw if inflate is None else inflate.feed(raw) if raw else inflate.finish()
+                except Exception as exc:  # the network, a deadline, or a bad gzip stream: each ends it
+                    yield Err(self._errors.read_failed(exc))
+                    return
+                if chunk is None or (limit is not None and self.received + len(chunk) > limit):
+                    yield Err(self._errors.too_large(limit or 0))
+                    return
+                self.received += len(chunk)
+                if chunk:
+                    yield Ok(chunk)
+                if not raw:
+                    return
+        finally:
+            await self.aclose()
+
+    async def save(self, to: str | os.PathLike[str]) -> Result[int, SessionkitError]:
+        """Write the whole body to the file `to`: `Ok(bytes written)`.
+
+        It is written to `<to>.part` and renamed when complete, so `to` never holds a cut-off body;
+        on failure the part file is removed.
+        """
+        path = Path(to)
+        if self._started or self._response is None:
+            return Err(self._errors.read_failed(RuntimeError("the body was already read or closed")))
+        part = path.with_name(path.name + ".part")
+        try:
+            file = open(part, "wb")  # noqa: SIM115, ASYNC230 - closed below; see the loop for why it is sync
+        except OSError as exc:
+            await self.aclose()
+            return Err(self._errors.write_failed(exc, path))
+        failure: SessionkitError | None = None
+        with file:
+            async for chunk in self:  # a break leaves the generator: aclose() below ends the read
+                if isinstance(chunk, Err):
+                    failure = chunk.error
+                    break
+                try:
+                    # A chunk goes to the page cache in microseconds: a thread hop per chunk costs more.
+                    file.write(chunk.value)
+                except OSError as exc:
+                    failure = self._errors.write_failed(exc, path)
+                    break
+        await self.aclose()
+        try:
+            if failure is not None:
+                part.unlink(missing_ok=True)
+                return Err(failure)
+            part.replace(path)
+        except OSError as exc:
+            return Err(self._errors.write_failed(exc, path))
+        self.saved_to = path
+        return Ok(self.received)
+
+    async def aclose(self) -> None:
+        """Close the connection (a body not read to its end is not kept for reuse)."""
+        resp, self._response = self._response, None
+        if resp is None:
+            return
+        if resp.content.at_eof():
+            resp.release()  # read to the end: the connection can serve the next request
+        else:
+            resp.close()
+
+    async def __aenter__(self) -> ByteStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = f"saved_to={str(self.saved_to)!r}" if self.saved_to else ("closed" if self.closed else "open")
+        return (
+            f"ByteStream(status={self.status}, content_type={self.content_type!r}, received={self.received}, {state})"
+        )

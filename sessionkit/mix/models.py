@@ -1,35 +1,63 @@
-"""Mix session models, with the camelCase wire names of the v0.10.1 REST API.
+"""Mix session models, with the camelCase wire names of the REST API (v0.11.4, v0.10.1 and v0.1.1).
 
-`SessionData` also decodes the v0.1.1 shape: `sessionType` is absent there, so it is optional here,
-and `workingDirectory` (0.1.1 only) is kept.
+Responses of every generation decode into the same models: a field one generation lacks is optional
+here (`SessionData.session_type` is absent in 0.1.1, `browser_mode` before 0.11). Request fields a
+generation does not know are `None` by default and then not sent, since older servers reject
+unknown fields.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
+from .._bodies import Upload
 from .._serde import OpenEnum, wire
 
 __all__ = [
     "SessionType",
     "SubagentType",
     "PromptMode",
+    "BrowserMode",
     "CallbackType",
     "ErrorType",
+    "MessageRole",
+    "ThinkingLevel",
     "Callback",
     "SessionData",
+    "ToolCallData",
+    "CallbackResultData",
+    "Message",
+    "MessageAccepted",
+    "CancelResult",
+    "ExportToolCall",
+    "ExportMessage",
+    "ExportSession",
+    "FileInfo",
+    "Upload",
     "ListSessionsRequest",
     "CreateSessionRequest",
     "GetSessionRequest",
     "ForkSessionRequest",
     "DeleteSessionRequest",
+    "CancelSessionRequest",
+    "ListMessagesRequest",
+    "SendMessageRequest",
+    "RewindSessionRequest",
+    "ExportSessionRequest",
+    "UpdateCallbacksRequest",
+    "ListFilesRequest",
+    "UploadFileRequest",
+    "DownloadFileRequest",
+    "DeleteFileRequest",
+    "StreamEventsRequest",
 ]
 
 
 class SessionType(OpenEnum):
-    """What kind of session: a root session, a user's fork, or a delegated subagent."""
+    """What kind of session: a root session, a user's fork (servers up to 0.10.1), or a subagent."""
 
     MAIN = "main"
     FORKED = "forked"
@@ -48,6 +76,14 @@ class PromptMode(OpenEnum):
     REPLACE = "replace"
 
 
+class BrowserMode(OpenEnum):
+    """How the session's agent drives a browser (0.11.2+; required by 0.11 servers on create)."""
+
+    ELECTRON_EMBEDDED_BROWSER = "electron-embedded-browser"
+    LOCAL_BROWSER_SERVICE = "local-browser-service"
+    REMOTE_CDP_WEBSOCKET = "remote-cdp-websocket"
+
+
 class CallbackType(OpenEnum):
     BASH_SCRIPT = "bash_script"
     SUB_AGENT = "sub_agent"
@@ -62,6 +98,21 @@ class ErrorType(OpenEnum):
     INTERNAL_ERROR = "internal_error"
     UNAUTHORIZED = "unauthorized"
     VALIDATION_ERROR = "validation_error"
+
+
+class MessageRole(OpenEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class ThinkingLevel(OpenEnum):
+    """Reasoning budget of one message: off, basic (4k tokens), medium (10k), maximum (32k)."""
+
+    OFF = "off"
+    BASIC = "basic"
+    MEDIUM = "medium"
+    MAXIMUM = "maximum"
 
 
 @attrs.define(kw_only=True)
@@ -95,6 +146,12 @@ class SessionData:
     created_at: datetime = wire("createdAt")
     # Required from 0.2.x on, absent in 0.1.1.
     session_type: SessionType | None = wire("sessionType", default=None)
+    # Required from 0.11.2 on.
+    browser_mode: BrowserMode | None = wire("browserMode", default=None)
+    cdp_url: str | None = wire("cdpUrl", default=None)
+    # 0.11.4: empty means the server's default model.
+    model_id: str | None = wire("modelId", default=None)
+    provider: str | None = None
     # `get` omits it; `list` includes it.
     first_user_message: str | None = wire("firstUserMessage", default=None)
     parent_session_id: str | None = wire("parentSessionId", default=None)
@@ -105,17 +162,157 @@ class SessionData:
 
 
 @attrs.define(kw_only=True)
+class ToolCallData:
+    """One tool call of a message; `input` is the tool's JSON input as a string."""
+
+    id: str
+    name: str
+    input: str
+    type: str
+    finished: bool
+    result: str | None = None
+    is_error: bool | None = wire("isError", default=None)
+    screenshot_urls: list[str] | None = wire("screenshotUrls", default=None)
+
+
+@attrs.define(kw_only=True)
+class CallbackResultData:
+    """What a session callback did after a tool call (snake_case on the wire, unlike the rest)."""
+
+    tool_call_id: str
+    tool_name: str
+    callback_type: CallbackType
+    success: bool
+    callback_name: str | None = None
+    error: str | None = None
+    exclude_from_context: bool | None = None
+    exit_code: int | None = None
+    stderr: str | None = None
+    stdout: str | None = None
+    subagent_id: str | None = None
+    subagent_result: str | None = None
+
+
+@attrs.define(kw_only=True)
+class Message:
+    """A message of a session: 0.10+'s `BackendMessage`, or 0.1.1's `MessageData`.
+
+    0.10+ fill `user_input` and `assistant_response`; 0.1.1 filled `content` and `response`.
+    """
+
+    id: str
+    session_id: str = wire("sessionId")
+    role: MessageRole
+    user_input: str | None = wire("userInput", default=None)
+    assistant_response: str | None = wire("assistantResponse", default=None)
+    reasoning: str | None = None
+    reasoning_duration: int | None = wire("reasoningDuration", default=None)
+    tool_calls: list[ToolCallData] | None = wire("toolCalls", default=None)
+    callback_results: list[CallbackResultData] | None = wire("callbackResults", default=None)
+    # 0.11.4
+    cost: float | None = None
+    model: str | None = None
+    input_tokens: int | None = wire("inputTokens", default=None)
+    output_tokens: int | None = wire("outputTokens", default=None)
+    cache_creation_tokens: int | None = wire("cacheCreationTokens", default=None)
+    cache_read_tokens: int | None = wire("cacheReadTokens", default=None)
+    # 0.1.1
+    content: str | None = None
+    response: str | None = None
+
+
+@attrs.define(kw_only=True)
+class MessageAccepted:
+    """The answer to a sent message.
+
+    0.10+ answer 202 before the agent runs (`status` "processing"; the output arrives on
+    `sessions_stream`). 0.1.1 servers answered 200 after the turn, with the message itself.
+    """
+
+    status: str | None = None
+    session_id: str | None = wire("sessionId", default=None)
+    message: Message | None = None
+
+
+@attrs.define(kw_only=True)
+class CancelResult:
+    cancelled: bool | None = None
+
+
+@attrs.define(kw_only=True)
+class ExportToolCall:
+    id: str
+    name: str
+    input: str
+    type: str
+    finished: bool
+    input_json: dict[str, Any] | None = wire("inputJson", default=None)
+    result: str | None = None
+    screenshot_urls: list[str] | None = wire("screenshotUrls", default=None)
+
+
+@attrs.define(kw_only=True)
+class ExportMessage:
+    id: str
+    role: MessageRole
+    content: str
+    created_at: datetime = wire("createdAt")
+    updated_at: datetime = wire("updatedAt")
+    tool_calls: list[ExportToolCall] | None = wire("toolCalls", default=None)
+    model: str | None = None
+    reasoning: str | None = None
+    reasoning_duration: int | None = wire("reasoningDuration", default=None)
+    finish_reason: str | None = wire("finishReason", default=None)
+
+
+@attrs.define(kw_only=True)
+class ExportSession:
+    """A session's whole transcript (`sessions_export`)."""
+
+    id: str
+    title: str
+    messages: list[ExportMessage]
+    user_message_count: int | None = wire("userMessageCount", default=None)
+    assistant_message_count: int | None = wire("assistantMessageCount", default=None)
+    tool_call_count: int | None = wire("toolCallCount", default=None)
+    prompt_tokens: int | None = wire("promptTokens", default=None)
+    completion_tokens: int | None = wire("completionTokens", default=None)
+    cost: float | None = None
+    created_at: datetime | None = wire("createdAt", default=None)
+    updated_at: datetime | None = wire("updatedAt", default=None)
+
+
+@attrs.define(kw_only=True)
+class FileInfo:
+    """A file in a session's storage directory; `modified` is Unix time in seconds."""
+
+    name: str
+    size: int
+    modified: int
+    is_dir: bool = wire("isDir")
+    url: str
+
+
+@attrs.define(kw_only=True)
 class ListSessionsRequest:
-    """Query of `GET /api/sessions`; subagent sessions are hidden unless asked for (0.10.1)."""
+    """Query of `GET /api/sessions`; subagent sessions are hidden unless asked for (0.10.1+)."""
 
     include_subagents: bool | None = wire("includeSubagents", default=None)
 
 
 @attrs.define(kw_only=True)
 class CreateSessionRequest:
-    """Body of `POST /api/sessions`. The server rejects unknown fields, so unset ones are omitted."""
+    """Body of `POST /api/sessions`. Servers reject unknown fields, so unset ones are not sent.
+
+    0.11 servers require `browser_mode`; 0.10 and older ones do not know it (nor `cdp_url`,
+    `model_id`, `provider`), so leave those out for them.
+    """
 
     title: str
+    browser_mode: BrowserMode | None = wire("browserMode", default=None)
+    cdp_url: str | None = wire("cdpUrl", default=None)
+    model_id: str | None = wire("modelId", default=None)
+    provider: str | None = None
     custom_system_prompt: str | None = wire("customSystemPrompt", default=None)
     prompt_mode: PromptMode | None = wire("promptMode", default=None)
     session_type: SessionType | None = wire("sessionType", default=None)
@@ -148,3 +345,98 @@ class ForkSessionRequest:
         "messageIndex", default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
     )
     title: str | None = None
+
+
+@attrs.define(kw_only=True)
+class CancelSessionRequest:
+    id: str
+
+
+@attrs.define(kw_only=True)
+class ListMessagesRequest:
+    id: str
+
+
+@attrs.define(kw_only=True)
+class SendMessageRequest:
+    """Body of `POST /api/sessions/{id}/messages`: `text` (0.10+), or `content` for 0.1.1 servers.
+
+    `thinking_level` left out lets the server choose from keywords in the text; `max_steps`
+    (0.11.3+, >= 1) caps the turn's tool-call iterations.
+    """
+
+    id: str
+    text: str | None = None
+    plan_mode: bool | None = None
+    thinking_level: ThinkingLevel | None = None
+    max_steps: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(1)))
+    content: str | None = None
+
+
+@attrs.define(kw_only=True)
+class RewindSessionRequest:
+    """Keep the messages up to `message_id`; `cleanup_media` (server default true) deletes newer media."""
+
+    id: str
+    message_id: str = wire("messageId")
+    cleanup_media: bool | None = wire("cleanupMedia", default=None)
+
+
+@attrs.define(kw_only=True)
+class ExportSessionRequest:
+    id: str
+
+
+@attrs.define(kw_only=True)
+class UpdateCallbacksRequest:
+    """Replace a session's callbacks; `[]` clears them."""
+
+    id: str
+    callbacks: list[Callback]
+
+
+@attrs.define(kw_only=True)
+class ListFilesRequest:
+    id: str
+
+
+@attrs.define(kw_only=True)
+class UploadFileRequest:
+    """Upload `file` into the session's storage (servers refuse files over 32 MB with 413).
+
+    `file` is an `Upload`, or what `Upload` takes: a path, bytes, or an async iterable of bytes.
+    """
+
+    id: str
+    file: Upload = attrs.field(converter=Upload.of)
+
+
+@attrs.define(kw_only=True)
+class DownloadFileRequest:
+    """A file of the session: `thumb` ("100", "w100", "h100") asks for an image thumbnail, `time`
+    (seconds, 0 to 86400) picks the frame of a video thumbnail."""
+
+    id: str
+    filename: str
+    thumb: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"\d+|w\d+|h\d+"))
+    )
+    time: float | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional([attrs.validators.ge(0), attrs.validators.le(86400)]),
+    )
+
+
+@attrs.define(kw_only=True)
+class DeleteFileRequest:
+    id: str
+    filename: str
+
+
+@attrs.define(kw_only=True)
+class StreamEventsRequest:
+    """The event stream of session `id`; `last_event_id` is sent as `Last-Event-ID` (today's
+    servers ignore it)."""
+
+    id: str
+    last_event_id: str | None = None

@@ -8,7 +8,9 @@ from typing import Literal
 
 from typing_extensions import Required, TypedDict
 
-from .models import Callback, CallbackType, PromptMode, SessionType
+from sessionkit._bodies import Upload, UploadSource
+
+from .models import BrowserMode, Callback, CallbackType, PromptMode, SessionType, ThinkingLevel
 
 __all__ = [
     "ListSessionsRequestParams",
@@ -17,6 +19,16 @@ __all__ = [
     "GetSessionRequestParams",
     "ForkSessionRequestParams",
     "DeleteSessionRequestParams",
+    "CancelSessionRequestParams",
+    "ListMessagesRequestParams",
+    "SendMessageRequestParams",
+    "RewindSessionRequestParams",
+    "ExportSessionRequestParams",
+    "UpdateCallbacksRequestParams",
+    "ListFilesRequestParams",
+    "UploadFileRequestParams",
+    "DownloadFileRequestParams",
+    "DeleteFileRequestParams",
 ]
 
 
@@ -30,6 +42,12 @@ class CreateSessionRequestParams(TypedDict, total=False):
     """The mapping form of `CreateSessionRequest`."""
 
     title: Required[str]
+    browser_mode: (
+        BrowserMode | Literal["electron-embedded-browser", "local-browser-service", "remote-cdp-websocket"] | None
+    )
+    cdp_url: str | None
+    model_id: str | None
+    provider: str | None
     custom_system_prompt: str | None
     prompt_mode: PromptMode | Literal["default", "append", "replace"] | None
     session_type: SessionType | Literal["main", "forked", "subagent"] | None
@@ -71,3 +89,76 @@ class DeleteSessionRequestParams(TypedDict, total=False):
     """The mapping form of `DeleteSessionRequest`."""
 
     id: Required[str]
+
+
+class CancelSessionRequestParams(TypedDict, total=False):
+    """The mapping form of `CancelSessionRequest`."""
+
+    id: Required[str]
+
+
+class ListMessagesRequestParams(TypedDict, total=False):
+    """The mapping form of `ListMessagesRequest`."""
+
+    id: Required[str]
+
+
+class SendMessageRequestParams(TypedDict, total=False):
+    """The mapping form of `SendMessageRequest`."""
+
+    id: Required[str]
+    text: str | None
+    plan_mode: bool | None
+    thinking_level: ThinkingLevel | Literal["off", "basic", "medium", "maximum"] | None
+    max_steps: int | None
+    content: str | None
+
+
+class RewindSessionRequestParams(TypedDict, total=False):
+    """The mapping form of `RewindSessionRequest`."""
+
+    id: Required[str]
+    message_id: Required[str]
+    cleanup_media: bool | None
+
+
+class ExportSessionRequestParams(TypedDict, total=False):
+    """The mapping form of `ExportSessionRequest`."""
+
+    id: Required[str]
+
+
+class UpdateCallbacksRequestParams(TypedDict, total=False):
+    """The mapping form of `UpdateCallbacksRequest`."""
+
+    id: Required[str]
+    callbacks: Required[list[Callback | CallbackParams]]
+
+
+class ListFilesRequestParams(TypedDict, total=False):
+    """The mapping form of `ListFilesRequest`."""
+
+    id: Required[str]
+
+
+class UploadFileRequestParams(TypedDict, total=False):
+    """The mapping form of `UploadFileRequest`."""
+
+    id: Required[str]
+    file: Required[Upload | UploadSource]
+
+
+class DownloadFileRequestParams(TypedDict, total=False):
+    """The mapping form of `DownloadFileRequest`."""
+
+    id: Required[str]
+    filename: Required[str]
+    thumb: str | None
+    time: float | None
+
+
+class DeleteFileRequestParams(TypedDict, total=False):
+    """The mapping form of `DeleteFileRequest`."""
+
+    id: Required[str]
+    filename: Required[str]

@@ -1,60 +1,155 @@
 """Mix `/api/sessions`: operation declarations and their functions.
 
-Responses follow the v0.10.1 wire format; the older v0.1.1 envelope `{"data", "error", "message"}`
-is unwrapped, and a `null` list (the Go server's empty slice) decodes as `[]`. Failing responses
-become `RESTResponseError` or `MixDefaultError` subclasses (see `sessionkit.mix.errors`).
+Responses follow the v0.10.1/v0.11.4 wire format; the older v0.1.1 envelope `{"data", "error",
+"message"}` is unwrapped, and a `null` list (the Go server's empty slice) decodes as `[]`. Failing
+responses become `RESTResponseError` or `MixDefaultError` subclasses (see `sessionkit.mix.errors`).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from .._pipeline import Operation, RequestOptions
+from .._pipeline import Operation, RequestOptions, execute
 from .._registry import collect
+from .._transport import ByteStream
 from ..errors import SessionkitError
-from ..result import Result
+from ..result import Err, Ok, Result
 from ._core import MixCore
 from .models import (
+    CancelResult,
+    CancelSessionRequest,
     CreateSessionRequest,
+    DeleteFileRequest,
     DeleteSessionRequest,
+    DownloadFileRequest,
+    ExportSession,
+    ExportSessionRequest,
+    FileInfo,
     ForkSessionRequest,
     GetSessionRequest,
+    ListFilesRequest,
+    ListMessagesRequest,
     ListSessionsRequest,
+    Message,
+    MessageAccepted,
+    RewindSessionRequest,
+    SendMessageRequest,
     SessionData,
+    UpdateCallbacksRequest,
+    UploadFileRequest,
 )
 
 if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
     from .params import (
+        CancelSessionRequestParams,
         CreateSessionRequestParams,
+        DeleteFileRequestParams,
         DeleteSessionRequestParams,
+        DownloadFileRequestParams,
+        ExportSessionRequestParams,
         ForkSessionRequestParams,
         GetSessionRequestParams,
+        ListFilesRequestParams,
+        ListMessagesRequestParams,
         ListSessionsRequestParams,
+        RewindSessionRequestParams,
+        SendMessageRequestParams,
+        UpdateCallbacksRequestParams,
+        UploadFileRequestParams,
     )
 
-__all__ = ["OPERATIONS", "sessions_list", "sessions_create", "sessions_get", "sessions_fork", "sessions_delete"]
+__all__ = [
+    "DOWNLOAD_MAX_BYTES",
+    "OPERATIONS",
+    "sessions_list",
+    "sessions_create",
+    "sessions_get",
+    "sessions_fork",
+    "sessions_delete",
+    "sessions_cancel",
+    "sessions_messages_list",
+    "sessions_messages_send",
+    "sessions_rewind",
+    "sessions_export",
+    "sessions_callbacks_update",
+    "sessions_files_list",
+    "sessions_files_upload",
+    "sessions_files_download",
+    "sessions_files_delete",
+]
 
-_SESSION_KEYS = frozenset(a.metadata.get("wire", a.name) for a in attrs.fields(SessionData))
+DOWNLOAD_MAX_BYTES = 1 << 30
+"""The default cap of `sessions_files_download`: 1 GiB, streamed (never held in memory)."""
+
+_ENVELOPE_KEYS = frozenset({"data", "error", "message"})
 
 
-def unwrap_envelope(body: Any) -> Any:
-    """The `data` member of a v0.1.1 `{"data", "error", "message"}` envelope; a bare body as it is."""
-    return cast("dict[str, Any]", body)["data"] if _is_envelope(body) else body
+def _wire_keys(model: type[Any]) -> frozenset[str]:
+    return frozenset(a.metadata.get("wire", a.name) for a in attrs.fields(model))
 
 
-def _is_envelope(body: Any) -> bool:
-    if not isinstance(body, dict):
-        return False
-    fields = cast("dict[str, Any]", body)
-    return "data" in fields and _SESSION_KEYS.isdisjoint(fields)
+def _envelope(model: type[Any], *, empty: Any = None) -> Callable[[Any], Any]:
+    """A decode step: the `data` of a v0.1.1 envelope (a body holding `data` and none of the bare
+    `model`'s fields), else the body as it is; `null` becomes `empty`."""
+    bare = _wire_keys(model) - _ENVELOPE_KEYS
+
+    def unwrap(body: Any) -> Any:
+        data: Any = body
+        if isinstance(body, dict):
+            fields = cast("dict[str, Any]", body)
+            if "data" in fields and bare.isdisjoint(fields):
+                data = fields["data"]
+        return empty if data is None else data
+
+    unwrap.__qualname__ = f"envelope({model.__name__})"
+    return unwrap
 
 
-def unwrap_list(body: Any) -> Any:
-    """Like `unwrap_envelope`, with `null` read as the empty list."""
-    data = unwrap_envelope(body)
-    return [] if data is None else data
+unwrap_envelope = _envelope(SessionData)
+"""The `data` member of a v0.1.1 `{"data", "error", "message"}` envelope; a bare body as it is."""
+unwrap_list = _envelope(SessionData, empty=[])
+"""Like `unwrap_envelope`, with `null` read as the empty list."""
+_unwrap_message_list = _envelope(Message, empty=[])
+_unwrap_file_list = _envelope(FileInfo, empty=[])
+_unwrap_cancel = _envelope(CancelResult)
+_unwrap_accepted = _envelope(MessageAccepted)
+
+
+def _accepted(body: Any) -> Any:
+    """0.10+ answer `{status, sessionId}`; 0.1.1 answered the message itself (in its envelope)."""
+    data: Any = _unwrap_accepted(body)
+    if not isinstance(data, dict):
+        return data
+    message = cast("dict[str, Any]", data)
+    if "role" in message and "status" not in message:
+        return {"sessionId": message.get("sessionId"), "message": message}
+    return message
+
+
+def _one_text(request: SendMessageRequest) -> tuple[str, str] | None:
+    if (request.text is None) == (request.content is None):
+        return "$.text", "give `text` (servers 0.10+), or `content` for a 0.1.1 server: one of them"
+    return None
+
+
+def _create_rules(request: CreateSessionRequest) -> tuple[str, str] | None:
+    """0.11.4's rules on the browser and the model, checked before anything is sent."""
+    if request.cdp_url is not None and not request.cdp_url.startswith(("ws://", "wss://")):
+        return "$.cdp_url", "must start with ws:// or wss://"
+    if request.browser_mode == "remote-cdp-websocket" and not request.cdp_url:
+        return "$.cdp_url", "is required when browser_mode is remote-cdp-websocket"
+    if request.model_id is not None and not request.provider:
+        return "$.provider", "is required when model_id is set"
+    return None
+
+
+def _replayable(request: UploadFileRequest) -> bool:
+    # The same name overwrites the same file, so a retry is safe when the source can be re-read.
+    return request.file.replayable
 
 
 LIST_SESSIONS: Operation[ListSessionsRequest, list[SessionData]] = Operation(
@@ -74,6 +169,7 @@ CREATE_SESSION: Operation[CreateSessionRequest, SessionData] = Operation(
     request=CreateSessionRequest,
     response=SessionData,
     success=(201,),
+    validate=_create_rules,
     decode=unwrap_envelope,
 )
 GET_SESSION: Operation[GetSessionRequest, SessionData] = Operation(
@@ -104,6 +200,98 @@ DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
     body=None,
 )
 
+CANCEL_SESSION: Operation[CancelSessionRequest, CancelResult] = Operation(
+    id="mix.sessions.cancel",
+    method="POST",
+    path="/api/sessions/{id}/cancel",
+    request=CancelSessionRequest,
+    response=CancelResult,
+    body=None,
+    retry_safe=True,  # cancelling twice cancels once
+    decode=_unwrap_cancel,
+)
+LIST_MESSAGES: Operation[ListMessagesRequest, list[Message]] = Operation(
+    id="mix.sessions.messages.list",
+    method="GET",
+    path="/api/sessions/{id}/messages",
+    request=ListMessagesRequest,
+    response=list[Message],
+    body=None,
+    decode=_unwrap_message_list,
+)
+SEND_MESSAGE: Operation[SendMessageRequest, MessageAccepted] = Operation(
+    id="mix.sessions.messages.send",
+    method="POST",
+    path="/api/sessions/{id}/messages",
+    request=SendMessageRequest,
+    response=MessageAccepted,
+    success=(202, 200),
+    validate=_one_text,
+    decode=_accepted,
+)
+REWIND_SESSION: Operation[RewindSessionRequest, SessionData] = Operation(
+    id="mix.sessions.rewind",
+    method="POST",
+    path="/api/sessions/{id}/rewind",
+    request=RewindSessionRequest,
+    response=SessionData,
+    retry_safe=True,  # rewinding to a message twice leaves the same session
+    decode=unwrap_envelope,
+)
+EXPORT_SESSION: Operation[ExportSessionRequest, ExportSession] = Operation(
+    id="mix.sessions.export",
+    method="GET",
+    path="/api/sessions/{id}/export",
+    request=ExportSessionRequest,
+    response=ExportSession,
+    body=None,
+)
+UPDATE_CALLBACKS: Operation[UpdateCallbacksRequest, SessionData] = Operation(
+    id="mix.sessions.callbacks.update",
+    method="PATCH",
+    path="/api/sessions/{id}/callbacks",
+    request=UpdateCallbacksRequest,
+    response=SessionData,
+    retry_safe=True,  # the list replaces the session's callbacks whole
+)
+LIST_FILES: Operation[ListFilesRequest, list[FileInfo]] = Operation(
+    id="mix.sessions.files.list",
+    method="GET",
+    path="/api/sessions/{id}/files",
+    request=ListFilesRequest,
+    response=list[FileInfo],
+    body=None,
+    decode=_unwrap_file_list,
+)
+UPLOAD_FILE: Operation[UploadFileRequest, FileInfo] = Operation(
+    id="mix.sessions.files.upload",
+    method="POST",
+    path="/api/sessions/{id}/files/upload",
+    request=UploadFileRequest,
+    response=FileInfo,
+    success=(201,),
+    form=True,
+    retry_safe=_replayable,
+)
+DOWNLOAD_FILE: Operation[DownloadFileRequest, ByteStream] = Operation(
+    id="mix.sessions.files.download",
+    method="GET",
+    path="/api/sessions/{id}/files/{filename}",
+    request=DownloadFileRequest,
+    response=ByteStream,
+    body=None,
+    query=("thumb", "time"),
+    accept="*/*",
+)
+DELETE_FILE: Operation[DeleteFileRequest, None] = Operation(
+    id="mix.sessions.files.delete",
+    method="DELETE",
+    path="/api/sessions/{id}/files/{filename}",
+    request=DeleteFileRequest,
+    success=(204,),
+    body=None,
+)
+
 
 async def sessions_list(
     core: MixCore,
@@ -121,7 +309,7 @@ async def sessions_create(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
-    """Create a session (201). Not retried unless `options.idempotency_key` is given."""
+    """Create a session (201); 0.11 servers require `browser_mode`. Not retried without an idempotency key."""
     return await core.send(CREATE_SESSION, request, options)
 
 
@@ -141,7 +329,7 @@ async def sessions_fork(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
-    """Fork a session (`{"id": id, "message_index"?: int, "title"?: str}`) into a new one (201)."""
+    """Fork a session (`{"id": id, "message_index"?: int, "title"?: str}`; servers up to 0.10.1)."""
     return await core.send(FORK_SESSION, request, options)
 
 
@@ -153,6 +341,116 @@ async def sessions_delete(
 ) -> Result[None, SessionkitError]:
     """Delete a session and all its data (204)."""
     return await core.send(DELETE_SESSION, request, options)
+
+
+async def sessions_cancel(
+    core: MixCore,
+    request: CancelSessionRequest | CancelSessionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[CancelResult, SessionkitError]:
+    """Stop the agent's work on a session (`{"id": id}`); `cancelled` says whether it was running."""
+    return await core.send(CANCEL_SESSION, request, options)
+
+
+async def sessions_messages_list(
+    core: MixCore,
+    request: ListMessagesRequest | ListMessagesRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[list[Message], SessionkitError]:
+    """The messages of a session, oldest first (`{"id": id}`)."""
+    return await core.send(LIST_MESSAGES, request, options)
+
+
+async def sessions_messages_send(
+    core: MixCore,
+    request: SendMessageRequest | SendMessageRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[MessageAccepted, SessionkitError]:
+    """Send a user message (202: the agent runs after the answer; open `sessions_stream` first)."""
+    return await core.send(SEND_MESSAGE, request, options)
+
+
+async def sessions_rewind(
+    core: MixCore,
+    request: RewindSessionRequest | RewindSessionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[SessionData, SessionkitError]:
+    """Delete the messages after `message_id` (0.10+), and by default the media made since."""
+    return await core.send(REWIND_SESSION, request, options)
+
+
+async def sessions_export(
+    core: MixCore,
+    request: ExportSessionRequest | ExportSessionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[ExportSession, SessionkitError]:
+    """A session's whole transcript: messages, tool calls, reasoning and counters (0.10+)."""
+    return await core.send(EXPORT_SESSION, request, options)
+
+
+async def sessions_callbacks_update(
+    core: MixCore,
+    request: UpdateCallbacksRequest | UpdateCallbacksRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[SessionData, SessionkitError]:
+    """Replace a session's callbacks (`{"id": id, "callbacks": []}` clears them; 0.10+)."""
+    return await core.send(UPDATE_CALLBACKS, request, options)
+
+
+async def sessions_files_list(
+    core: MixCore,
+    request: ListFilesRequest | ListFilesRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[list[FileInfo], SessionkitError]:
+    """The files in a session's storage directory (0.10+)."""
+    return await core.send(LIST_FILES, request, options)
+
+
+async def sessions_files_upload(
+    core: MixCore,
+    request: UploadFileRequest | UploadFileRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[FileInfo, SessionkitError]:
+    """Upload a file (multipart, streamed from a path, bytes or an async iterable; 0.10+)."""
+    return await core.send(UPLOAD_FILE, request, options)
+
+
+async def sessions_files_download(
+    core: MixCore,
+    request: DownloadFileRequest | DownloadFileRequestParams,
+    *,
+    to: str | os.PathLike[str] | None = None,
+    max_bytes: int | None = DOWNLOAD_MAX_BYTES,
+    options: RequestOptions | None = None,
+) -> Result[ByteStream, SessionkitError]:
+    """Download a file, streamed: written to `to`, or an open `ByteStream` to read (0.10+).
+
+    `max_bytes` (default 1 GiB; None for no cap) bounds the body, not the core's
+    `max_response_bytes`: the body is never held in memory.
+    """
+    opened = await execute(core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
+    if to is None or isinstance(opened, Err):
+        return opened
+    saved = await opened.value.save(to)
+    return saved if isinstance(saved, Err) else Ok(opened.value, meta=opened.meta)
+
+
+async def sessions_files_delete(
+    core: MixCore,
+    request: DeleteFileRequest | DeleteFileRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[None, SessionkitError]:
+    """Delete a file of a session (204; a directory is a 400; 0.10+)."""
+    return await core.send(DELETE_FILE, request, options)
 
 
 OPERATIONS = collect(__name__)

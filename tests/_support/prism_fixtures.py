@@ -2,6 +2,7 @@
 
 Fixtures (each starts its Prism lazily, on first use, and stops it at the end of the session):
 
+- `prism_mix_0114`: Mix `mix/out.openapi.v0.11.4.yaml` (no fork, `browserMode` required on create)
 - `prism_mix_0101`: Mix `mix/out.openapi.v0.10.1.yaml` (bare bodies, `{"error": ...}` errors)
 - `prism_mix_011`: Mix `mix/out.openapi.v0.1.1.yaml` (the `{data, error, message}` envelope)
 - `prism_log10`: Log10 `log10/openapi.yaml` (requires `X-Log10-Token` and `X-Log10-Organization`)
@@ -34,6 +35,12 @@ def _serve(relative: str) -> Iterator[PrismServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def prism_mix_0114() -> Iterator[PrismServer]:
+    """Prism serving the Mix v0.11.4 document."""
+    yield from _serve("mix/out.openapi.v0.11.4.yaml")
 
 
 @pytest.fixture(scope="session")

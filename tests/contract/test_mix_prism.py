@@ -1,4 +1,9 @@
-"""Mix sessions against Prism mocks of the v0.10.1 and v0.1.1 documents, request validation on."""
+"""Mix sessions against Prism mocks of the v0.11.4, v0.10.1 and v0.1.1 documents, request validation on.
+
+Every JSON operation a document has is called once with a valid request and must be accepted and
+decode; the file download (binary) is read to its end. The event stream has its own tests
+(tests/reliability/test_sse*.py): Prism cannot serve a live event stream.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import pytest
 
 from sessionkit import (
+    APIError,
     AuthenticationError,
     BadRequestError,
     Err,
@@ -18,40 +24,79 @@ from sessionkit import (
     Ok,
     RequestOptions,
 )
+from sessionkit._transport import ByteStream
 from sessionkit.mix import (
+    OPERATIONS,
+    BrowserMode,
     Callback,
     CallbackType,
     CreateSessionRequest,
     ErrorType,
+    Message,
+    MessageAccepted,
     MixCore,
     MixDefaultError,
     PromptMode,
     RESTResponseError,
     SessionData,
     SessionType,
+    ThinkingLevel,
+    Upload,
+    sessions_callbacks_update,
+    sessions_cancel,
     sessions_create,
     sessions_delete,
+    sessions_export,
+    sessions_files_delete,
+    sessions_files_download,
+    sessions_files_list,
+    sessions_files_upload,
     sessions_fork,
     sessions_get,
     sessions_list,
+    sessions_messages_list,
+    sessions_messages_send,
+    sessions_rewind,
 )
 from tests._support import prism
 from tests._support.prism import PrismServer, assert_no_violation, prism_error
 
 pytestmark = pytest.mark.contract
 
-V0101, V011 = "prism_mix_0101", "prism_mix_011"
+V0114, V0101, V011 = "prism_mix_0114", "prism_mix_0101", "prism_mix_011"
 Call = Callable[[MixCore, RequestOptions], Awaitable[Ok[Any] | Err[Any]]]
+BROWSER: Any = {"title": "t", "browser_mode": "local-browser-service"}
+CALLBACKS: Any = {"id": "s-1", "callbacks": [{"tool_name": "*", "type": "bash_script", "bash_command": "ls"}]}
+UPLOAD: Any = {"id": "s-1", "file": Upload(b"hello", filename="a.txt", content_type="text/plain")}
 
+# The calls of 0.10+ documents (0.11.4 and 0.10.1 differ in create and fork only).
+CURRENT: dict[str, Call] = {
+    "list": lambda c, o: sessions_list(c, options=o),
+    "list#subagents": lambda c, o: sessions_list(c, {"include_subagents": True}, options=o),
+    "get": lambda c, o: sessions_get(c, {"id": "s-1"}, options=o),
+    "delete": lambda c, o: sessions_delete(c, {"id": "s-1"}, options=o),
+    "cancel": lambda c, o: sessions_cancel(c, {"id": "s-1"}, options=o),
+    "messages.list": lambda c, o: sessions_messages_list(c, {"id": "s-1"}, options=o),
+    "messages.send": lambda c, o: sessions_messages_send(c, {"id": "s-1", "text": "hi"}, options=o),
+    "rewind": lambda c, o: sessions_rewind(c, {"id": "s-1", "message_id": "m-1"}, options=o),
+    "export": lambda c, o: sessions_export(c, {"id": "s-1"}, options=o),
+    "callbacks.update": lambda c, o: sessions_callbacks_update(c, CALLBACKS, options=o),
+    "callbacks.update#clear": lambda c, o: sessions_callbacks_update(c, {"id": "s-1", "callbacks": []}, options=o),
+    "files.list": lambda c, o: sessions_files_list(c, {"id": "s-1"}, options=o),
+    "files.upload": lambda c, o: sessions_files_upload(c, UPLOAD, options=o),
+    "files.download": lambda c, o: sessions_files_download(c, {"id": "s-1", "filename": "a.txt"}, options=o),
+    "files.delete": lambda c, o: sessions_files_delete(c, {"id": "s-1", "filename": "a.txt"}, options=o),
+}
 # One valid call per operation and document version.
 CALLS: dict[str, dict[str, Call]] = {
+    V0114: {
+        **CURRENT,
+        "create": lambda c, o: sessions_create(c, BROWSER, options=o),
+    },
     V0101: {
-        "list": lambda c, o: sessions_list(c, options=o),
-        "list_subagents": lambda c, o: sessions_list(c, {"include_subagents": True}, options=o),
+        **CURRENT,
         "create": lambda c, o: sessions_create(c, {"title": "t"}, options=o),
-        "get": lambda c, o: sessions_get(c, {"id": "s-1"}, options=o),
         "fork": lambda c, o: sessions_fork(c, {"id": "s-1", "message_index": 0}, options=o),
-        "delete": lambda c, o: sessions_delete(c, {"id": "s-1"}, options=o),
     },
     V011: {
         "list": lambda c, o: sessions_list(c, options=o),
@@ -59,21 +104,43 @@ CALLS: dict[str, dict[str, Call]] = {
         "get": lambda c, o: sessions_get(c, {"id": "s-1"}, options=o),
         "fork": lambda c, o: sessions_fork(c, {"id": "s-1"}, options=o),
         "delete": lambda c, o: sessions_delete(c, {"id": "s-1"}, options=o),
+        "cancel": lambda c, o: sessions_cancel(c, {"id": "s-1"}, options=o),
+        "messages.list": lambda c, o: sessions_messages_list(c, {"id": "s-1"}, options=o),
+        "messages.send": lambda c, o: sessions_messages_send(c, {"id": "s-1", "content": "hi"}, options=o),
     },
 }
 ALL_CALLS = [pytest.param(v, name, id=f"{v}-{name}") for v, calls in CALLS.items() for name in calls]
+RESPONSES = {entry.operation.id: entry.operation.response for entry in OPERATIONS}
 
+_CURRENT_ERRORS = [
+    ("list", 401, AuthenticationError),
+    ("list", 500, InternalServerError),
+    ("create", 400, BadRequestError),
+    ("get", 404, NotFoundError),
+    ("delete", 404, NotFoundError),
+    ("cancel", 404, NotFoundError),
+    ("messages.list", 404, NotFoundError),
+    ("messages.send", 400, BadRequestError),
+    ("messages.send", 404, NotFoundError),
+    ("rewind", 400, BadRequestError),
+    ("rewind", 404, NotFoundError),
+    ("export", 404, NotFoundError),
+    ("export", 500, InternalServerError),
+    ("callbacks.update", 400, BadRequestError),
+    ("callbacks.update", 404, NotFoundError),
+    ("files.list", 404, NotFoundError),
+    ("files.upload", 400, BadRequestError),
+    ("files.upload", 404, NotFoundError),
+    ("files.upload", 413, APIError),  # 413 has no class of its own
+    ("files.download", 400, BadRequestError),
+    ("files.download", 404, NotFoundError),
+    ("files.delete", 400, BadRequestError),
+    ("files.delete", 404, NotFoundError),
+]
 # Every error status each document declares for each operation, and the generic class it must also be.
 DECLARED_ERRORS = {
-    V0101: [
-        ("list", 401, AuthenticationError),
-        ("list", 500, InternalServerError),
-        ("create", 400, BadRequestError),
-        ("get", 404, NotFoundError),
-        ("fork", 400, BadRequestError),
-        ("fork", 404, NotFoundError),
-        ("delete", 404, NotFoundError),
-    ],
+    V0114: _CURRENT_ERRORS,
+    V0101: [*_CURRENT_ERRORS, ("fork", 400, BadRequestError), ("fork", 404, NotFoundError)],
     V011: [
         ("list", 401, AuthenticationError),
         ("list", 500, InternalServerError),
@@ -81,6 +148,10 @@ DECLARED_ERRORS = {
         ("get", 404, NotFoundError),
         ("fork", 404, NotFoundError),
         ("delete", 404, NotFoundError),
+        ("cancel", 404, NotFoundError),
+        ("messages.list", 404, NotFoundError),
+        ("messages.send", 400, BadRequestError),
+        ("messages.send", 404, NotFoundError),
     ],
 }
 ALL_ERRORS = [
@@ -91,23 +162,52 @@ ALL_ERRORS = [
 NO_RETRY = RequestOptions(retries=0)
 
 
+def _op_id(name: str) -> str:
+    return "mix.sessions." + name.split("#")[0]
+
+
 def _options(**headers: str) -> RequestOptions:
     return RequestOptions(retries=0, headers=headers)
 
 
 async def _call(server: PrismServer, version: str, name: str, options: RequestOptions) -> Ok[Any] | Err[Any]:
+    """The call's result; a downloaded body is read to its end here (its bytes in `received`)."""
     async with MixCore(server.url) as core:
-        return await CALLS[version][name](core, options)
+        result = await CALLS[version][name](core, options)
+        if isinstance(result, Ok) and isinstance(result.value, ByteStream):
+            async with result.value as body:
+                chunks = [chunk async for chunk in body]
+            assert all(isinstance(c, Ok) for c in chunks), chunks
+        return result
 
 
 def _check_session(session: SessionData, version: str) -> None:
     assert isinstance(session, SessionData)
     assert isinstance(session.created_at, datetime)
     assert session.created_at.tzinfo is not None
-    if version == V0101:
-        assert isinstance(session.session_type, SessionType)
-    else:
+    if version == V011:
         assert session.session_type is None
+    else:
+        assert isinstance(session.session_type, SessionType)
+    if version == V0114:
+        assert isinstance(session.browser_mode, BrowserMode)
+
+
+def _check(value: Any, version: str, name: str) -> None:
+    expected = RESPONSES[_op_id(name)]
+    if expected is SessionData:
+        _check_session(value, version)
+    elif expected is ByteStream:
+        assert value.received > 0
+        assert value.closed
+    elif isinstance(value, list):
+        assert value, "Prism's example list has one item"
+        for item in value:
+            assert isinstance(item, expected.__args__[0])
+            if isinstance(item, SessionData):
+                _check_session(item, version)
+    else:
+        assert isinstance(value, expected)
 
 
 @pytest.mark.parametrize(("version", "name"), ALL_CALLS)
@@ -116,18 +216,12 @@ async def test_every_operation_is_accepted_and_decodes(request: pytest.FixtureRe
     result = await _call(server, version, name, NO_RETRY)
     assert_no_violation(result)
     assert isinstance(result, Ok), result
-    value: Any = result.value
-    if name == "delete":
-        assert value is None
-        assert result.meta is not None
+    assert result.meta is not None
+    if RESPONSES[_op_id(name)] is None:
+        assert result.value is None
         assert result.meta.status == 204
-    elif name.startswith("list"):
-        assert isinstance(value, list)
-        assert value, "Prism's example list has one session"
-        for session in value:
-            _check_session(session, version)
     else:
-        _check_session(value, version)
+        _check(result.value, version, name)
 
 
 @pytest.mark.parametrize(("version", "name"), ALL_CALLS)
@@ -184,6 +278,88 @@ async def test_create_with_every_field_is_accepted(prism_mix_0101: PrismServer) 
     assert isinstance(result, Ok), result
 
 
+async def test_create_with_every_0114_field_is_accepted(prism_mix_0114: PrismServer) -> None:
+    request = CreateSessionRequest(
+        title="review",
+        browser_mode=BrowserMode.REMOTE_CDP_WEBSOCKET,
+        cdp_url="wss://connect.example/v1/sessions/abc",
+        model_id="gemini-3-flash-preview",
+        provider="gemini",
+        custom_system_prompt="Be brief.",
+        prompt_mode=PromptMode.REPLACE,
+        session_type=SessionType.MAIN,
+        callbacks=[Callback(tool_name="*", type=CallbackType.SEND_MESSAGE, message_content="go on")],
+    )
+    async with MixCore(prism_mix_0114.url) as core:
+        result = await sessions_create(core, request, options=NO_RETRY)
+    assert_no_violation(result)
+    assert isinstance(result, Ok), result
+    assert isinstance(result.value.browser_mode, BrowserMode)
+
+
+async def test_every_optional_field_of_send_rewind_and_download_is_accepted(prism_mix_0114: PrismServer) -> None:
+    send = {"id": "s-1", "text": "plan it", "plan_mode": True, "thinking_level": ThinkingLevel.MAXIMUM, "max_steps": 25}
+    async with MixCore(prism_mix_0114.url) as core:
+        sent = await sessions_messages_send(core, send, options=NO_RETRY)
+        rewound = await sessions_rewind(
+            core, {"id": "s-1", "message_id": "m-1", "cleanup_media": False}, options=NO_RETRY
+        )
+        for thumb, time in [("100", None), ("w100", 1.5), ("h64", 86400.0)]:
+            request: Any = {"id": "s-1", "filename": "v.mp4", "thumb": thumb, "time": time}
+            got = await sessions_files_download(core, request, options=NO_RETRY)
+            assert_no_violation(got)
+            assert isinstance(got, Ok), got
+            await got.value.aclose()
+    for result in (sent, rewound):
+        assert_no_violation(result)
+        assert isinstance(result, Ok), result
+    assert isinstance(sent.value, MessageAccepted)
+    assert sent.value.status == "processing"
+
+
+async def test_upload_from_a_path_and_from_an_async_source_is_accepted(
+    prism_mix_0114: PrismServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes é.txt"
+    path.write_bytes(b"x" * 200_000)
+
+    async def chunks() -> Any:
+        for _ in range(4):
+            yield b"y" * 50_000
+
+    async with MixCore(prism_mix_0114.url) as core:
+        from_path = await sessions_files_upload(core, {"id": "s-1", "file": str(path)}, options=NO_RETRY)
+        streamed = Upload(chunks(), filename="stream.bin")
+        from_iterator = await sessions_files_upload(core, {"id": "s-1", "file": streamed}, options=NO_RETRY)
+    for result in (from_path, from_iterator):
+        assert_no_violation(result)
+        assert isinstance(result, Ok), result
+
+
+async def test_0114_requires_browser_mode_on_create(prism_mix_0114: PrismServer) -> None:
+    async with MixCore(prism_mix_0114.url) as core:
+        result = await sessions_create(core, {"title": "t"}, options=NO_RETRY)
+    with pytest.raises(AssertionError, match="browserMode"):
+        assert_no_violation(result)
+
+
+async def test_0114_has_no_fork(prism_mix_0114: PrismServer) -> None:
+    async with MixCore(prism_mix_0114.url) as core:
+        result = await sessions_fork(core, {"id": "s-1", "message_index": 0}, options=NO_RETRY)
+    assert isinstance(result, Err)
+    assert isinstance(result.error, MixDefaultError)
+    assert prism_error(result.error.body) == "NO_PATH_MATCHED_ERROR"
+
+
+async def test_011_send_answers_with_the_message(prism_mix_011: PrismServer) -> None:
+    async with MixCore(prism_mix_011.url) as core:
+        result = await sessions_messages_send(core, {"id": "s-1", "content": "hi"}, options=NO_RETRY)
+    assert isinstance(result, Ok), result
+    assert result.value.status is None
+    assert isinstance(result.value.message, Message)
+    assert result.value.session_id == result.value.message.session_id
+
+
 async def test_fork_with_title_is_accepted(prism_mix_0101: PrismServer) -> None:
     async with MixCore(prism_mix_0101.url) as core:
         result = await sessions_fork(core, {"id": "s 1/x", "message_index": 3, "title": "branch"}, options=NO_RETRY)
@@ -218,10 +394,10 @@ async def test_declared_errors_are_typed(
     assert error.error_type == ErrorType(wire_error["type"])
     assert error.error_message == wire_error["message"]
     assert error.server_message == wire_error["message"]
-    assert error.operation_id == f"mix.sessions.{name.split('_')[0]}"
+    assert error.operation_id == _op_id(name)
 
 
-@pytest.mark.parametrize("version", [V0101, V011])
+@pytest.mark.parametrize("version", [V0114, V0101, V011])
 async def test_dynamic_error_bodies_are_typed(request: pytest.FixtureRequest, version: str) -> None:
     server: PrismServer = request.getfixturevalue(version)
     for _ in range(5):
@@ -233,7 +409,7 @@ async def test_dynamic_error_bodies_are_typed(request: pytest.FixtureRequest, ve
         assert isinstance(result.error.error_message, str)
 
 
-@pytest.mark.parametrize("version", [V0101, V011])
+@pytest.mark.parametrize("version", [V0114, V0101, V011])
 async def test_undeclared_status_is_the_default_error(request: pytest.FixtureRequest, version: str) -> None:
     # get declares no 500: Prism answers with its own problem+json 404, which carries no RESTError.
     server: PrismServer = request.getfixturevalue(version)

@@ -33,7 +33,8 @@ CALL_CONFIG = SERVICES[0].make_core("http://127.0.0.1:1").config
 NO_SECRETS = Secrets(())
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
-DECODED = [(s, op) for s in SERVICES for op in s.operations if op.response is not None]
+# A streamed response (a file download) is handed to the caller unread: there is nothing to decode.
+DECODED = [(s, op) for s in SERVICES for op in s.operations if op.response is not None and not op.streams]
 ALL_OPS = [(s, op) for s in SERVICES for op in s.operations]
 decoded_ops = pytest.mark.parametrize(("service", "op"), DECODED, ids=[op.id for _, op in DECODED])
 

@@ -74,10 +74,10 @@ def _takes_only_path(op: Operation[Any, Any]) -> bool:
     if not op.path_params or op.request is None:
         return False
     try:
-        _serde.structure_request(dict.fromkeys(op.path_params, "x"), op.request)
+        model = _serde.structure_request(dict.fromkeys(op.path_params, "x"), op.request)
     except _serde.StructureFailure:
         return False
-    return True
+    return op.validate is None or op.validate(model) is None  # e.g. a message needs its text
 
 
 ID_OPS = [(s, op) for s in SERVICES for op in s.operations if _takes_only_path(op)]

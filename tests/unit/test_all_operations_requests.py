@@ -45,6 +45,7 @@ MIX_SESSION = {
     "createdAt": "2025-09-09T12:00:00+05:30",
     "sessionType": "main",
 }
+MIX_FILE = {"name": "a.txt", "size": 5, "modified": 1757419200, "isDir": False, "url": "/files/m1/a.txt"}
 DEVIN_SESSION = {
     "session_id": "devin-1",
     "status": "running",
@@ -68,6 +69,7 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     absent_headers: tuple[str, ...] = ()
     operation: str = ""  # the operation id, when it is not "<service>.sessions.<rest of name>"
+    form: tuple[bytes, ...] = ()  # pieces a multipart body must hold (it is not JSON)
 
 
 def jup() -> BaseCore:
@@ -80,6 +82,15 @@ def orq_core() -> BaseCore:
 
 def mix_core() -> BaseCore:
     return mix.MixCore(server_url=BASE)
+
+
+async def mix_download(core: Any, request: Any) -> Any:
+    """A download, read to its end (an unread body would hold its connection)."""
+    result = await mix.sessions_files_download(core, request)
+    if isinstance(result, Ok):
+        async with result.value as body:
+            assert [chunk async for chunk in body]
+    return result
 
 
 def devin_core() -> BaseCore:
@@ -326,6 +337,105 @@ CASES = [
         "mix.delete", mix_core, lambda c: mix.sessions_delete(c, {"id": "m1"}), "DELETE", "/api/sessions/m1", 204, None
     ),
     Case(
+        "mix.cancel",
+        mix_core,
+        lambda c: mix.sessions_cancel(c, {"id": "m1"}),
+        "POST",
+        "/api/sessions/m1/cancel",
+        200,
+        {"cancelled": True},
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "mix.messages.list",
+        mix_core,
+        lambda c: mix.sessions_messages_list(c, {"id": "m 1"}),
+        "GET",
+        "/api/sessions/m%201/messages",
+        200,
+        [{"id": "u1", "sessionId": "m1", "role": "user", "userInput": "hi"}],
+    ),
+    Case(
+        "mix.messages.send",
+        mix_core,
+        lambda c: mix.sessions_messages_send(c, {"id": "m1", "text": "hi", "thinking_level": "off", "max_steps": 3}),
+        "POST",
+        "/api/sessions/m1/messages",
+        202,
+        {"status": "processing", "sessionId": "m1"},
+        {"text": "hi", "thinking_level": "off", "max_steps": 3},
+        JSON,
+    ),
+    Case(
+        "mix.rewind",
+        mix_core,
+        lambda c: mix.sessions_rewind(c, {"id": "m1", "message_id": "u1", "cleanup_media": False}),
+        "POST",
+        "/api/sessions/m1/rewind",
+        200,
+        MIX_SESSION,
+        {"messageId": "u1", "cleanupMedia": False},
+        JSON,
+    ),
+    Case(
+        "mix.export",
+        mix_core,
+        lambda c: mix.sessions_export(c, {"id": "m1"}),
+        "GET",
+        "/api/sessions/m1/export",
+        200,
+        {"id": "m1", "title": "t", "messages": []},
+    ),
+    Case(
+        "mix.callbacks.update",
+        mix_core,
+        lambda c: mix.sessions_callbacks_update(c, {"id": "m1", "callbacks": []}),
+        "PATCH",
+        "/api/sessions/m1/callbacks",
+        200,
+        MIX_SESSION,
+        {"callbacks": []},
+        JSON,
+    ),
+    Case(
+        "mix.files.list",
+        mix_core,
+        lambda c: mix.sessions_files_list(c, {"id": "m1"}),
+        "GET",
+        "/api/sessions/m1/files",
+        200,
+        [MIX_FILE],
+    ),
+    Case(
+        "mix.files.upload",
+        mix_core,
+        lambda c: mix.sessions_files_upload(c, {"id": "m1", "file": mix.Upload(b"hello", filename="a b.txt")}),
+        "POST",
+        "/api/sessions/m1/files/upload",
+        201,
+        MIX_FILE,
+        form=(b'Content-Disposition: form-data; name="file"; filename="a b.txt"', b"\r\n\r\nhello\r\n--"),
+    ),
+    Case(
+        "mix.files.download",
+        mix_core,
+        lambda c: mix_download(c, {"id": "m1", "filename": "a/b.png", "thumb": "w100", "time": 1.5}),
+        "GET",
+        "/api/sessions/m1/files/a%2Fb.png?thumb=w100&time=1.5",
+        200,
+        "png bytes",
+        headers={"Accept": "*/*"},
+    ),
+    Case(
+        "mix.files.delete",
+        mix_core,
+        lambda c: mix.sessions_files_delete(c, {"id": "m1", "filename": "a.txt"}),
+        "DELETE",
+        "/api/sessions/m1/files/a.txt",
+        204,
+        None,
+    ),
+    Case(
         "devin.create",
         devin_core,
         lambda c: devin.sessions_create(c, {"prompt": "fix it", "idempotent": True, "tags": ["x"]}),
@@ -562,7 +672,26 @@ async def test_request_is_built_as_the_contract_says(case: Case) -> None:
     for name in case.absent_headers:
         assert name not in headers, (name, headers)
     data = call.kwargs.get("data")
-    if case.body is None:
+    if case.form:
+        rendered = await rendered_payload(data)
+        for piece in case.form:
+            assert piece in rendered, (piece, rendered[:500])
+    elif case.body is None:
         assert data is None
     else:
         assert json.loads(data) == case.body
+
+
+async def rendered_payload(payload: Any) -> bytes:
+    """The bytes an aiohttp payload (a multipart writer) sends."""
+
+    class Sink:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        async def write(self, chunk: bytes) -> None:
+            self.data += chunk
+
+    sink = Sink()
+    await payload.write(sink)
+    return bytes(sink.data)
