@@ -36,6 +36,7 @@ from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
 from ._transport import ACCEPT_ENCODING
 from .errors import ErrorClassifier, SessionkitError, error_class_for_status
+from .ratelimit import RateLimiter
 from .result import Result
 
 __all__ = ["BaseCore", "CoreConfig", "CoreOptions", "VERSION"]
@@ -74,6 +75,7 @@ class CoreOptions(TypedDict, total=False):
     max_response_bytes: int
     session: aiohttp.ClientSession | None
     clock: Clock | None
+    rate_limiter: RateLimiter | None
 
 
 @attrs.frozen
@@ -94,6 +96,7 @@ class CoreConfig:
     clock: Clock
     proxies: Proxies
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
+    limiter: RateLimiter | None = None  # awaited before every attempt (sessionkit.ratelimit)
 
 
 class BaseCore:
@@ -103,7 +106,8 @@ class BaseCore:
     created on first use inside the running event loop and reused by every call. A core used from a
     new event loop after the old one closed (a second `asyncio.run`) builds a new pool there.
     After `aclose()` the core stays closed (its calls return `Err(InvalidRequestError)`) until it is
-    entered again with `async with`.
+    entered again with `async with`. A `rate_limiter` (`sessionkit.ratelimit`) is awaited before
+    every attempt the core sends, retries included.
     """
 
     service: ClassVar[str] = "base"
@@ -131,6 +135,7 @@ class BaseCore:
         max_response_bytes: int = 64 * 1024 * 1024,
         session: aiohttp.ClientSession | None = None,
         clock: Clock | None = None,
+        rate_limiter: RateLimiter | None = None,
         credential: str | None = None,
     ) -> None:
         # A service core passes its own credential argument here (`token`, `api_key`), so the
@@ -191,6 +196,7 @@ class BaseCore:
             clock=clock or SYSTEM_CLOCK,
             proxies=Proxies.from_env() if trust_env else NO_PROXIES,
             problem=problem,
+            limiter=rate_limiter,
         )
         self._warn_plain_http()
 

@@ -509,7 +509,7 @@ async def execute(
     except _Invalid as exc:
         return await _fail(call, InvalidRequestError(exc.reason, field_path=exc.field_path, **call.common()))
 
-    clock, hooks, secrets = cfg.clock, cfg.hooks, plan.secrets
+    clock, hooks, secrets, limiter = cfg.clock, cfg.hooks, plan.secrets, cfg.limiter
     timeout = plan.timeout
     deadline = call.started + timeout.total if timeout.total is not None else None
     waits = plan.retry.waits()
@@ -520,6 +520,10 @@ async def execute(
         pool = core.pool()
         if isinstance(pool, str):
             return await _fail(call, InvalidRequestError(pool, field_path="core", **call.common()))
+        if limiter is not None:  # the core's rate limit holds for every attempt, retries included
+            refused = await limiter.acquire(clock, deadline)
+            if refused is not None:
+                return await _fail(call, refused.error(timeout.total, **call.common()))
         per_attempt = timeout.attempt
         if deadline is not None:
             remaining = deadline - clock.monotonic()

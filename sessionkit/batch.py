@@ -11,6 +11,10 @@ An exception raised by `fn` (a bug, or a function that raises instead of returni
 becomes `Err(exception)` for that input and the batch goes on; a plain return value that is not
 a `Result` is wrapped in `Ok`. `asyncio.CancelledError`, and any exception raised by the inputs
 iterable or by the `progress` callback, propagates and stops the batch.
+
+Against a rate-limited server, `concurrency=Adaptive(1, 256)` finds the concurrency it tolerates
+(AIMD on 429s, 503s and timeouts) and a `Retry-After` seen by one call pauses every new start; a
+core's `rate_limiter=` (`sessionkit.ratelimit`) holds a rate for every attempt, shared or not.
 """
 
 from __future__ import annotations
@@ -18,16 +22,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import attrs
 
+from ._adaptive import Adaptive, AdaptiveController
 from ._clock import SYSTEM_CLOCK, Clock
+from .ratelimit import LocalRateLimiter
 from .result import Err, Ok, Result
 
-__all__ = ["BatchProgress", "batch", "batch_iter"]
+__all__ = ["Adaptive", "BatchProgress", "batch", "batch_iter"]
 
 X = TypeVar("X")
 T = TypeVar("T")
@@ -42,44 +49,25 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class BatchProgress:
-    """Counts after a call completes. `total` is None until the number of inputs is known."""
+    """Counts after a call completes. `total` is None until the number of inputs is known;
+    `concurrency` is the batch's limit on calls in flight (an adaptive batch's current one)."""
 
     done: int
     ok: int
     err: int
     in_flight: int
     total: int | None
-
-
-class _Spacer:
-    """Spaces call starts `1 / rate` seconds apart on a schedule (GCRA with no burst allowance).
-
-    The next slot is reserved only when the previous caller starts, as `max(now, previous slot +
-    interval)`: the average rate stays exact under scheduling jitter, and after a stall the schedule
-    restarts from now instead of catching up, so any window of W seconds holds at most `rate * W + 1`
-    starts.
-    """
-
-    def __init__(self, rate: float, clock: Clock) -> None:
-        self._interval = 1.0 / rate
-        self._next = 0.0
-        self._clock = clock
-        self._lock = asyncio.Lock()  # FIFO: callers start in the order they asked
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = self._clock.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-            if slot > now:
-                await self._clock.sleep(slot - now)
+    concurrency: int = 0
 
 
 async def _call(
-    fn: BatchFn[X, T, E], item: X, kwargs: dict[str, Any], spacer: _Spacer | None
+    fn: BatchFn[X, T, E],
+    item: X,
+    kwargs: dict[str, Any],
+    gates: tuple[Callable[[], Awaitable[object]], ...],
 ) -> Result[T, E | Exception]:
-    if spacer is not None:
-        await spacer.wait()
+    for gate in gates:  # the adaptive batch's shared pause, then the start rate
+        await gate()
     try:
         result: Any = await fn(item, **kwargs)
     except Exception as exc:  # a raising fn fails its own input, never the whole batch
@@ -102,18 +90,29 @@ async def _next_input(source: Iterator[X] | AsyncIterator[X]) -> X | Literal[_En
     return next(source, _End.END)
 
 
-def _check(concurrency: int, rate_limit: float | None) -> None:
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
+def _limits(
+    concurrency: int | Adaptive, rate_limit: float | None, clock: Clock
+) -> tuple[AdaptiveController | None, tuple[Callable[[], Awaitable[object]], ...]]:
+    """The adaptive controller (if any) and the gates each call passes before it starts."""
+    if not isinstance(concurrency, Adaptive) and (isinstance(concurrency, bool) or concurrency < 1):
+        raise ValueError(f"concurrency must be an int >= 1 or an Adaptive, got {concurrency!r}")
     if rate_limit is not None and not rate_limit > 0:
         raise ValueError(f"rate_limit must be > 0 requests per second, got {rate_limit!r}")
+    gates: list[Callable[[], Awaitable[object]]] = []
+    controller = AdaptiveController(concurrency, clock) if isinstance(concurrency, Adaptive) else None
+    if controller is not None:
+        gates.append(controller.gate)
+    if rate_limit is not None:
+        limiter = LocalRateLimiter(rate_limit)
+        gates.append(functools.partial(limiter.acquire, clock, None))
+    return controller, tuple(gates)
 
 
 async def batch_iter(
     fn: BatchFn[X, T, E],
     inputs: Iterable[X] | AsyncIterable[X],
     *,
-    concurrency: int = 16,
+    concurrency: int | Adaptive = 16,
     rate_limit: float | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     clock: Clock | None = None,
@@ -122,12 +121,13 @@ async def batch_iter(
     """Yield `(index, result)` for every input, in completion order, each index exactly once.
 
     `fn(item, **call_kwargs)` is called for each input with at most `concurrency` calls in flight
-    and, with `rate_limit`, at most that many call starts per second. Closing the iterator early
+    and, with `rate_limit`, at most that many call starts per second. `concurrency=Adaptive(min, max)`
+    finds the concurrency the server tolerates instead (see `Adaptive`): it backs off on 429, 503
+    and timeouts, and a `Retry-After` pauses every new start. Closing the iterator early
     (`break` inside `contextlib.aclosing(...)`) or cancelling its consumer cancels the calls in flight.
-    `clock` (for tests: `sessionkit.testing.FakeClock`) is what the rate limit reads and sleeps on.
+    `clock` (for tests: `sessionkit.testing.FakeClock`) is what the rate limit and pauses read and sleep on.
     """
-    _check(concurrency, rate_limit)
-    spacer = _Spacer(rate_limit, clock or SYSTEM_CLOCK) if rate_limit is not None else None
+    controller, gates = _limits(concurrency, rate_limit, clock or SYSTEM_CLOCK)
     source: Iterator[X] | AsyncIterator[X] = aiter(inputs) if isinstance(inputs, AsyncIterable) else iter(inputs)
     total = len(inputs) if isinstance(inputs, Sized) else None
     running: dict[asyncio.Task[Result[T, E | Exception]], int] = {}
@@ -142,12 +142,13 @@ async def batch_iter(
     exhausted = False
     try:
         while True:
-            while not exhausted and len(running) < concurrency:
+            limit = controller.concurrency if controller is not None else cast("int", concurrency)
+            while not exhausted and len(running) < limit:
                 item = await _next_input(source)
                 if item is _End.END:
                     exhausted, total = True, started
                     break
-                task = asyncio.create_task(_call(fn, item, call_kwargs, spacer))
+                task = asyncio.create_task(_call(fn, item, call_kwargs, gates))
                 running[task] = started
                 task.add_done_callback(on_done)
                 started += 1
@@ -157,12 +158,17 @@ async def batch_iter(
                 wake.clear()
                 await wake.wait()
             task = finished.popleft()
+            saturated = len(running) >= limit
             index = running.pop(task)
             result = task.result()  # a cancelled call re-raises CancelledError here, ending the batch
+            if controller is not None:
+                controller.started(started)
+                controller.observe(index, result, saturated)
             done += 1
             ok += isinstance(result, Ok)
             if progress is not None:
-                progress(BatchProgress(done, ok, done - ok, len(running), total))
+                in_use = controller.concurrency if controller is not None else limit
+                progress(BatchProgress(done, ok, done - ok, len(running), total, in_use))
             yield index, result
     finally:
         for task in running:
@@ -176,7 +182,7 @@ async def batch(
     fn: BatchFn[X, T, E],
     inputs: Iterable[X] | AsyncIterable[X],
     *,
-    concurrency: int = 16,
+    concurrency: int | Adaptive = 16,
     rate_limit: float | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     clock: Clock | None = None,
@@ -184,7 +190,7 @@ async def batch(
 ) -> list[Result[T, E | Exception]]:
     """Call `fn(item, **call_kwargs)` for every input; the results come back in input order.
 
-    See `batch_iter` for the concurrency, rate-limit and progress options.
+    See `batch_iter` for the concurrency (fixed or `Adaptive`), rate-limit and progress options.
     """
     results: dict[int, Result[T, E | Exception]] = {}
     stream = batch_iter(

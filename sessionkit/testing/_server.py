@@ -11,6 +11,10 @@ free port. Requests pass, in order, through the request log (`fake.requests`), t
         fake.faults.push(Fault.reset())                              # close the connection, no answer
         ...
         assert fake.requests[-1].method == "POST"
+
+Any fake can also enforce a rate limit, as a real API gateway does: `fake.set_rate_limit(200)` (or
+`FakeOrq(rate_limit=200)`) answers 429 with `Retry-After` to every request beyond a token bucket of
+200 a second, before faults and handlers, and counts `fake.served` and `fake.refused`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
+
+from .._clock import SYSTEM_CLOCK, Clock
+from ..ratelimit import Gcra
 
 __all__ = [
     "MISSING",
@@ -329,13 +336,30 @@ class FakeServer:
     `_finish` (headers every response carries) and `_clear_state`.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate_limit: float | None = None) -> None:
         self.host = host
         self.port = port
         self.faults = FaultQueue()
         self.requests: list[RecordedRequest] = []
+        self.served = 0
+        self.refused = 0
+        self._bucket: Gcra | None = None
+        self._bucket_clock: Clock = SYSTEM_CLOCK
         self._runner: web.AppRunner | None = None
         self._clear_state()
+        self.set_rate_limit(rate_limit)
+
+    def set_rate_limit(self, rate: float | None, *, burst: int | None = None, clock: Clock | None = None) -> None:
+        """Refuse requests beyond `rate` a second (None: no limit) with 429 and `Retry-After`.
+
+        A token bucket of `burst` tokens (default: one second's worth, `ceil(rate)`) refilled at
+        `rate` a second. The 429 carries the wait until the next token as `retry-after-ms`, and as
+        `Retry-After` rounded up to whole seconds. `clock` (a `FakeClock` in tests) is what refills it.
+        Counts restart at 0.
+        """
+        self._bucket = None if rate is None else Gcra(rate, burst if burst is not None else max(1, math.ceil(rate)))
+        self._bucket_clock = clock or SYSTEM_CLOCK
+        self.served = self.refused = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -384,9 +408,10 @@ class FakeServer:
         await self.stop()
 
     def reset(self) -> None:
-        """Forget every session, pending fault and recorded request."""
+        """Forget every session, pending fault and recorded request, and zero the rate-limit counts."""
         self.faults.clear()
         self.requests.clear()
+        self.served = self.refused = 0
         self._clear_state()
 
     # -- hooks for subclasses ------------------------------------------------------------------------
@@ -415,7 +440,9 @@ class FakeServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
-        fault = self.faults.take(request.method, request.path)
+        fault = self._over_limit()
+        if fault is None:
+            fault = self.faults.take(request.method, request.path)
         self.requests.append(
             RecordedRequest(request.method, request.path, dict(request.query), request.headers, body, fault)
         )
@@ -432,6 +459,16 @@ class FakeServer:
         if fault is not None and fault.kind == "truncated" and isinstance(response, web.Response):
             return _send_truncated(request, response)
         return response
+
+    def _over_limit(self) -> Fault | None:
+        """The 429 for a request beyond the rate limit, or None (and it counts as served)."""
+        if self._bucket is not None:
+            wait = self._bucket.take(self._bucket_clock.monotonic())
+            if wait > 0:
+                self.refused += 1
+                return Fault.rate_limited(retry_after=math.ceil(wait), retry_after_ms=round(wait * 1000, 3))
+        self.served += 1
+        return None
 
     def _fault_response(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         if fault.kind == "reset":

@@ -26,7 +26,7 @@ __all__ = ["FakeLog10"]
 
 
 class FakeLog10(FakeServer):
-    """Log10 sessions. `token` is the only `X-Log10-Token` accepted."""
+    """Log10 sessions. `token` is the only `X-Log10-Token` accepted; `rate_limit`: see `set_rate_limit`."""
 
     def __init__(
         self,
@@ -35,10 +35,11 @@ class FakeLog10(FakeServer):
         organization: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        rate_limit: float | None = None,
     ) -> None:
         self.token = token
         self.organization = organization
-        super().__init__(host=host, port=port)
+        super().__init__(host=host, port=port, rate_limit=rate_limit)
 
     def _clear_state(self) -> None:
         self.sessions = SessionStore("id")

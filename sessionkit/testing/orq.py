@@ -115,7 +115,7 @@ class _Invalid(Exception):
 
 
 class FakeOrq(FakeServer):
-    """Orq `/v2/sessions`. `api_key` is the only Bearer token accepted."""
+    """Orq `/v2/sessions`. `api_key` is the only Bearer token accepted; `rate_limit`: see `set_rate_limit`."""
 
     def __init__(
         self,
@@ -125,11 +125,12 @@ class FakeOrq(FakeServer):
         max_limit: int = 1000,
         host: str = "127.0.0.1",
         port: int = 0,
+        rate_limit: float | None = None,
     ) -> None:
         self.api_key = api_key
         self.default_limit = default_limit
         self.max_limit = max_limit
-        super().__init__(host=host, port=port)
+        super().__init__(host=host, port=port, rate_limit=rate_limit)
 
     # -- state ---------------------------------------------------------------------------------------
 
