@@ -9,6 +9,10 @@ lines a previous run's output FILE holds a result for.
 Of the lines not done, `in_doubt` names those whose call had started and was cancelled without
 being idempotent (`Line.idempotent`): the server may have acted on them (an Orq, Mix or Log10
 create may exist), and a resume sends them again.
+
+`--adaptive` lets the calls in flight adapt between 1 and `--concurrency` (`sessionkit.batch.Adaptive`);
+`--rate` limits every request of the run, retries included, and `--redis-url` shares that limit
+with every other process given the same URL and `--rate-key` (`sessionkit.ratelimit`).
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SessionkitError
 from ..result import Err, Result
 from .ndjson import Line, finished_indexes, parse_lines
-from .output import EXIT_API, EXIT_OK, batch_line, dumps
+from .output import EXIT_API, EXIT_OK, UsageError, batch_line, dumps
 from .progress import progress
 from .stop import Abandoned, Stop
 from .table import Op
 
-__all__ = ["DEFAULT_GRACE", "run_batch"]
+if TYPE_CHECKING:
+    from ..ratelimit import RateLimiter
+
+__all__ = ["DEFAULT_GRACE", "rate_limiter", "run_batch"]
 
 DEFAULT_GRACE = 5.0  # seconds the calls in flight may take to finish once the batch is told to stop
 
@@ -62,9 +69,33 @@ class _Writer:
         sys.stdout.write(batch_line(index, result) + "\n")
 
 
+def rate_limiter(ns: argparse.Namespace, service: str) -> RateLimiter | None:
+    """The core's limiter from `--rate` (shared through `--redis-url` when given), or None."""
+    rate: float | None = getattr(ns, "rate", None)
+    if rate is None:
+        return None
+    from ..ratelimit import LocalRateLimiter, RedisRateLimiter
+
+    if ns.redis_url is None:
+        return LocalRateLimiter(rate)
+    try:
+        return RedisRateLimiter(ns.redis_url, rate, key=ns.rate_key or f"sessionkit:{service}")
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+
+
 async def run_batch(fn: Callable[..., Any], core: Any, op: Op, ns: argparse.Namespace) -> int:
     """Run `fn` once per NDJSON input line; the exit code (0 all ok, 1 some failed, 130/143 stopped)."""
-    from ..batch import batch_iter  # only batch mode needs it
+    try:
+        return await _run_batch(fn, core, op, ns)
+    finally:
+        close = getattr(core.config.limiter, "aclose", None)  # a shared limiter's connections
+        if close is not None:
+            await close()
+
+
+async def _run_batch(fn: Callable[..., Any], core: Any, op: Op, ns: argparse.Namespace) -> int:
+    from ..batch import Adaptive, batch_iter  # only batch mode needs it
 
     skip = finished_indexes(ns.resume) if ns.resume is not None else set[int]()
     lines = parse_lines(op, sys.stdin.buffer.read(), skip)
@@ -85,7 +116,8 @@ async def run_batch(fn: Callable[..., Any], core: Any, op: Op, ns: argparse.Name
 
     abandoned: set[int] = set()  # lines whose call started and was cancelled: no result
     with stop.installed(), progress(op.name, len(lines), enabled=sys.stderr.isatty()) as bar:
-        stream = batch_iter(call, pending(), concurrency=ns.concurrency)
+        concurrency = Adaptive(1, ns.concurrency) if ns.adaptive else ns.concurrency
+        stream = batch_iter(call, pending(), concurrency=concurrency)
         async with aclosing(stream):
             async for position, result in stream:
                 bar.advance()

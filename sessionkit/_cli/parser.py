@@ -85,6 +85,24 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
             metavar="FILE",
             help="skip the input lines a previous run's output FILE has a result (ok or error) for",
         )
+        limits = cmd.add_argument_group("rate limits")
+        limits.add_argument(
+            "--adaptive",
+            action="store_true",
+            help="adapt the calls in flight between 1 and --concurrency to what the server tolerates "
+            "(fewer on 429, 503 and timeouts; a Retry-After pauses every new call)",
+        )
+        limits.add_argument(
+            "--rate", type=_seconds, metavar="PER_SECOND", help="at most this many requests a second, retries included"
+        )
+        limits.add_argument(
+            "--redis-url",
+            metavar="URL",
+            help="share --rate with every process given the same URL and --rate-key (needs sessionkit[redis])",
+        )
+        limits.add_argument(
+            "--rate-key", metavar="KEY", help="the Redis key of the shared limit (default sessionkit:SERVICE)"
+        )
     if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
     if op.waits:
@@ -131,6 +149,11 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error("--batch reads every request from stdin: give no id and no --body")
     if not batch and (getattr(ns, "grace", None) is not None or getattr(ns, "resume", None) is not None):
         parser.error("--grace and --resume go with --batch")
+    limits = [getattr(ns, name, None) for name in ("rate", "redis_url", "rate_key")]
+    if not batch and (getattr(ns, "adaptive", False) or any(v is not None for v in limits)):
+        parser.error("--adaptive, --rate, --redis-url and --rate-key go with --batch")
+    if limits[0] is None and any(v is not None for v in limits[1:]):
+        parser.error("--redis-url and --rate-key share a --rate: give --rate too")
     # Undecodable argv bytes arrive as lone surrogates (surrogateescape), which no URL, header or
     # body can carry. The value is not echoed: it may be a credential.
     flags = {"id": "the session id", "server_url": "--server-url"}

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import SessionkitError
 from ..result import Err, Result
-from .batchrun import run_batch
+from .batchrun import rate_limiter, run_batch
 from .output import EXIT_OK, UsageError, dumps, print_error, print_result
 from .request import build_request, read_body
 from .table import Op, Service
@@ -20,6 +20,7 @@ __all__ = ["run_operation"]
 def _core_kwargs(service: Service, ns: argparse.Namespace) -> dict[str, Any]:
     # Flags left out are not passed, so each core applies its own default and env-var fallback.
     kwargs: dict[str, Any] = {"server_url": ns.server_url, "timeout": ns.timeout, "retries": ns.retries}
+    kwargs["rate_limiter"] = rate_limiter(ns, service.name)  # --rate, shared through --redis-url
     kwargs.update({c.kwarg: getattr(ns, c.kwarg) for c in service.credentials})
     return {k: v for k, v in kwargs.items() if v is not None}
 
