@@ -96,6 +96,7 @@ class CoreConfig:
     clock: Clock
     proxies: Proxies
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
+    path_prefix: str  # put before every operation's path (an organisation scope); already encoded
     limiter: RateLimiter | None = None  # awaited before every attempt (sessionkit.ratelimit)
 
 
@@ -137,6 +138,7 @@ class BaseCore:
         clock: Clock | None = None,
         rate_limiter: RateLimiter | None = None,
         credential: str | None = None,
+        path_prefix: str = "",
     ) -> None:
         # A service core passes its own credential argument here (`token`, `api_key`), so the
         # fallback to its environment variable lives once, in `credential_env`.
@@ -166,6 +168,7 @@ class BaseCore:
         self.verify_ssl = verify_ssl
         self.trust_env = trust_env
         self.max_response_bytes = max_response_bytes
+        self.path_prefix = path_prefix
         self._session = session
         self._owns_session = session is None
         self._closed = False
@@ -196,6 +199,7 @@ class BaseCore:
             clock=clock or SYSTEM_CLOCK,
             proxies=Proxies.from_env() if trust_env else NO_PROXIES,
             problem=problem,
+            path_prefix=path_prefix,
             limiter=rate_limiter,
         )
         self._warn_plain_http()

@@ -308,7 +308,7 @@ def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reque
         except OptionError as exc:
             raise _Invalid(str(exc), exc.field_path) from None
         headers = {**headers, **prepared.headers}
-    url = base_url + prepared.path + ("?" + prepared.query if prepared.query else "")
+    url = base_url + cfg.path_prefix + prepared.path + ("?" + prepared.query if prepared.query else "")
     safe = op.is_retry_safe(prepared.model) or any(k.lower() == "idempotency-key" for k in headers)
     if isinstance(prepared.body, Body) and not prepared.body.replayable:
         safe = False  # its source is read as it is sent: a second attempt would send a different body

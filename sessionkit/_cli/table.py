@@ -50,7 +50,7 @@ class Op:
     def of(cls, entry: Registered) -> Op:
         note = _IDEMPOTENCY_NOTES.get(entry.idempotency, "")
         return cls(
-            name=entry.name.replace(" ", "-"),
+            name=entry.name.replace(" ", "-").replace("_", "-"),
             help=entry.summary + note,
             fn=entry.function,
             id_key=entry.id_key,
@@ -80,9 +80,11 @@ class Service:
     help: str
     credentials: tuple[Credential, ...]
 
+    package: str = ""  # the module, when it is not `sessionkit.<name>`
+
     @property
     def module(self) -> str:
-        return f"sessionkit.{self.name}"
+        return self.package or f"sessionkit.{self.name}"
 
 
 def ops_of(service: Service) -> tuple[Op, ...]:
@@ -122,6 +124,16 @@ SERVICES: dict[str, Service] = {
             "DevinCore",
             "Devin /v1/sessions",
             (Credential("--api-key", "api_key", "DEVIN_API_KEY", "API key"),),
+        ),
+        Service(
+            "devin-v3",
+            "DevinCore",
+            "Devin API v3 /v3/organizations/{org_id}/sessions (current)",
+            (
+                Credential("--api-key", "api_key", "DEVIN_API_KEY", "API key (cog_...)"),
+                Credential("--org-id", "org_id", "DEVIN_ORG_ID", "organisation id (org-...)"),
+            ),
+            package="sessionkit.devin.v3",
         ),
         Service(
             "log10",

@@ -49,20 +49,25 @@ def _sessions_module(name: str) -> Any | None:
 
 
 def discover() -> list[Service]:
+    """Every service package (`sessionkit.<name>`, and subpackages such as `sessionkit.devin.v3`)
+    with a `sessions` module, one core class and at least one operation."""
     services: list[Service] = []
-    for info in sorted(pkgutil.iter_modules(sessionkit.__path__), key=lambda i: i.name):
-        if not info.ispkg or info.name.startswith("_") or info.name == "testing":
-            continue
-        module = _sessions_module(info.name)
-        if module is None:
-            continue
-        package = importlib.import_module(f"sessionkit.{info.name}")
-        cores = [
-            v for v in vars(package).values() if inspect.isclass(v) and issubclass(v, BaseCore) and v is not BaseCore
-        ]
-        ops = tuple(v for v in vars(module).values() if isinstance(v, Operation))
-        if len(cores) == 1 and ops:
-            services.append(Service(info.name, cores[0], ops))
+    names = [info.name for info in sorted(pkgutil.iter_modules(sessionkit.__path__), key=lambda i: i.name)
+             if info.ispkg and not info.name.startswith("_") and info.name != "testing"]  # fmt: skip
+    for name in names:
+        package = importlib.import_module(f"sessionkit.{name}")
+        subpackages = [f"{name}.{i.name}" for i in pkgutil.iter_modules(package.__path__) if i.ispkg]
+        for dotted in [name, *subpackages]:
+            module = _sessions_module(dotted)
+            if module is None:
+                continue
+            pkg = importlib.import_module(f"sessionkit.{dotted}")
+            cores = [
+                v for v in vars(pkg).values() if inspect.isclass(v) and issubclass(v, BaseCore) and v is not BaseCore
+            ]
+            ops = tuple(v for v in vars(module).values() if isinstance(v, Operation))
+            if len(cores) == 1 and ops:
+                services.append(Service(dotted, cores[0], ops))
     return services
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 import pytest
 
 from sessionkit import (
@@ -89,18 +90,21 @@ async def test_path_ids_arrive_as_one_exact_encoded_segment(service: Service, op
         FaultServer(default=json_body({"message": "nope"}, 404)) as srv,
         service.make_core(srv.url, retries=0) as core,
     ):
+        prefix = core.config.path_prefix  # a service scope such as Devin v3's organisation
         for sid in HOSTILE_IDS:
             result = await core.send(op, dict.fromkeys(op.path_params, sid))
             assert isinstance(result, Err), result
             assert not isinstance(result.error, InvalidRequestError), result.error
-    expected = [_expected_path(op, sid) for sid in HOSTILE_IDS]
+    expected = [prefix + _expected_path(op, sid) for sid in HOSTILE_IDS]
     assert [r.target for r in srv.requests] == expected
 
 
 def _expected_path(op: Operation[Any, Any], sid: str) -> str:
     path = op.path
+    fields = attrs.fields_dict(op.request) if op.request is not None else {}
     for name in op.path_params:
-        path = path.replace("{" + name + "}", _segment(sid))
+        convert = getattr(fields.get(name), "converter", None)  # e.g. Devin v3 adds `devin-`
+        path = path.replace("{" + name + "}", _segment(convert(sid) if convert else sid))
     return path
 
 
@@ -269,7 +273,7 @@ async def test_credentials_not_restored_when_redirected_back_to_the_origin(servi
         b.default = redirect(307, a.url + "/back")
         async with service.make_core(a.url) as core:
             assert isinstance(await core.send(PROBE), Ok)
-    assert [r.path for r in a.requests] == ["/probe", "/back"]
+    assert [r.path for r in a.requests] == [core.config.path_prefix + "/probe", "/back"]
     assert not carries_secret(a.requests[1])
 
 
@@ -278,7 +282,7 @@ async def test_credentials_not_restored_when_redirected_back_to_the_origin(servi
 async def test_credentials_kept_on_same_origin_redirect(service: Service, status: int) -> None:
     async with FaultServer().then(redirect(status, "/moved")) as srv, service.make_core(srv.url) as core:
         assert isinstance(await core.send(PROBE), Ok)
-    assert [r.path for r in srv.requests] == ["/probe", "/moved"]
+    assert [r.path for r in srv.requests] == [core.config.path_prefix + "/probe", "/moved"]
     assert all(carries_secret(r) for r in srv.requests)
 
 

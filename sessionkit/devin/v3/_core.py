@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
 from urllib.parse import quote
 
-import attrs
 from typing_extensions import Unpack
 
 from ..._core import BaseCore, CoreOptions, env
-from ..._pipeline import Operation, RequestOptions
-from ...errors import SessionkitError, status_table
-from ...result import Result
+from ...errors import status_table
 from .errors import DEVIN_V3_ERRORS
 
 __all__ = ["DevinCore"]
-
-T = TypeVar("T")
 
 
 def _segment(value: str) -> str:
@@ -29,7 +23,7 @@ class DevinCore(BaseCore):
 
     `api_key` (a `cog_` service-user key or personal access token) falls back to `DEVIN_API_KEY`,
     `org_id` (`org-...`) to `DEVIN_ORG_ID`. The operations declare their paths relative to the
-    organisation (`/sessions/{devin_id}`); `send` puts them under `path_prefix`,
+    organisation (`/sessions/{devin_id}`); the pipeline puts them under `path_prefix`,
     `/v3/organizations/{org_id}`, so `server_url` stays the API's root (and a per-call
     `RequestOptions.server_url` keeps the scope). Without an org id the prefix is the short form
     `/v3/organizations`, which Devin's teams quickstart documents for a key of a single organisation
@@ -50,25 +44,11 @@ class DevinCore(BaseCore):
         **options: Unpack[CoreOptions],
     ) -> None:
         self.org_id: str | None = org_id or env("DEVIN_ORG_ID")
-        self.path_prefix = "/v3/organizations" + (f"/{_segment(self.org_id)}" if self.org_id else "")
-        self._scoped: dict[Operation[Any, Any], Operation[Any, Any]] = {}
-        super().__init__(server_url=server_url, credential=api_key, **options)
+        prefix = "/v3/organizations" + (f"/{_segment(self.org_id)}" if self.org_id else "")
+        super().__init__(server_url=server_url, credential=api_key, path_prefix=prefix, **options)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._credential}"} if self._credential else {}
-
-    def scoped(self, op: Operation[Any, T]) -> Operation[Any, T]:
-        """`op` with its path under this core's `path_prefix` (built once per operation)."""
-        found = self._scoped.get(op)
-        if found is None:
-            found = self._scoped[op] = attrs.evolve(op, path=self.path_prefix + op.path)
-        return found
-
-    async def send(
-        self, op: Operation[Any, T], request: Any = None, options: RequestOptions | None = None
-    ) -> Result[T, SessionkitError]:
-        """Run one operation, scoped to the organisation, through the shared pipeline."""
-        return await super().send(self.scoped(op), request, options)
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]}, org_id={self.org_id!r})"
