@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -26,22 +24,10 @@ from sessionkit.orq import OrqCore, sessions_get
 from sessionkit.ratelimit import LocalRateLimiter, RedisRateLimiter
 from sessionkit.result import Err
 from sessionkit.testing import FakeClock, FakeOrq
+from sessionkit.testing.redis import RedisServer
 
 KEY = "fake-orq-key"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_binary() -> str:
-    found = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(p, os.X_OK)), None
-    )
-    if found is None:
-        pytest.fail(
-            "redis-server is not installed: the shared rate limiter is tested against a real one "
-            "(scripts/test.sh installs it: apt-get install redis-server)",
-            pytrace=False,
-        )
-    return found
 
 
 def _free_port() -> int:
@@ -50,41 +36,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    args = [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return proc
-        except OSError:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                pytest.fail(f"redis-server exited with {proc.returncode}: {err[-500:]}", pytrace=False)
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("redis-server did not answer PING within 10 s", pytrace=False)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
+def _started(server: RedisServer) -> RedisServer:
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr is not None:
-        proc.stderr.close()
+        return server.start()
+    except FileNotFoundError as exc:  # not a skip: this group must run wherever the suite runs
+        pytest.fail(f"{exc}: scripts/test.sh installs it; the shared rate limiter is tested against it", pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    port = _free_port()
-    proc = _start_redis(port)
-    yield f"redis://127.0.0.1:{port}/0"
-    _stop(proc)
+    with _started(RedisServer()) as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -214,24 +176,23 @@ async def test_fallback_to_a_local_limiter_warns_once_per_outage_and_retries_red
 
 
 async def test_a_restarted_redis_is_used_again(limiters: list[RedisRateLimiter]) -> None:
-    port = _free_port()
-    proc = _start_redis(port)
+    server = _started(RedisServer())
     clock = FakeClock(wall_start=time.time())
-    limiter = RedisRateLimiter(f"redis://127.0.0.1:{port}/0", 0.1, key=_key(), timeout=0.5, retry_interval=1.0)
+    limiter = RedisRateLimiter(server.url, 0.1, key=_key(), timeout=0.5, retry_interval=1.0)
     limiters.append(limiter)
     try:
         assert await limiter.acquire(clock, None) is None
-        _stop(proc)
+        server.stop()
         down = await limiter.acquire(clock, None)
         assert down is not None
         assert down.reason == "unavailable"
-        proc = _start_redis(port)  # a fresh Redis has no state: the next start is free
+        server.start()  # the same port; a fresh Redis has no state, so the next start is free
         clock.advance(1.0)
         assert await limiter.acquire(clock, None) is None
         assert await limiter.acquire(clock, None) is None  # and the shared state works again
         assert clock.sleeps == pytest.approx([10.0], abs=0.002)
     finally:
-        _stop(proc)
+        server.stop()
 
 
 _WORKER = """
