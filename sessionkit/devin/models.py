@@ -82,8 +82,8 @@ class ListSessionsRequest:
     """Query of `GET /v1/sessions`: one page of `limit` sessions (server default 100) from `offset`,
     optionally only those with all of `tags` or made by `user_email`."""
 
-    limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(1)))
-    offset: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(0)))
+    limit: int | None = None
+    offset: int | None = None
     tags: list[str] | None = None
     user_email: str | None = None
 

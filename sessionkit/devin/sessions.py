@@ -10,6 +10,7 @@ import attrs
 from .._paging import DEFAULT_MAX_PAGES, every_page
 from .._pipeline import Operation, RequestOptions
 from .._registry import all_pages, collect, waits_on
+from .._rules import at_least, fields, greater_than
 from ..errors import SessionkitError
 from ..result import Result
 from ._core import DevinCore
@@ -62,14 +63,6 @@ def _is_idempotent(model: CreateSessionRequest) -> bool:
     return model.idempotent is True
 
 
-def _check_acu_limit(model: CreateSessionRequest) -> tuple[str, str] | None:
-    """`max_acu_limit` must be > 0 (the server's rule)."""
-    limit = model.max_acu_limit
-    if limit is not None and limit <= 0:
-        return "$.max_acu_limit", f"must be greater than 0, got {limit}"
-    return None
-
-
 CREATE_SESSION: Operation[CreateSessionRequest, CreateSessionResponse] = Operation(
     id="devin.sessions.create",
     method="POST",
@@ -78,7 +71,7 @@ CREATE_SESSION: Operation[CreateSessionRequest, CreateSessionResponse] = Operati
     response=CreateSessionResponse,
     # Without `idempotent`, a retry after a lost response could start a second session.
     retry_safe=_is_idempotent,
-    validate=_check_acu_limit,
+    validate=fields(max_acu_limit=greater_than(0)),
 )
 LIST_SESSIONS: Operation[ListSessionsRequest, ListSessionsResponse] = Operation(
     id="devin.sessions.list",
@@ -88,6 +81,7 @@ LIST_SESSIONS: Operation[ListSessionsRequest, ListSessionsResponse] = Operation(
     response=ListSessionsResponse,
     body=None,
     query=("limit", "offset", "tags", "user_email"),
+    validate=fields(limit=at_least(1), offset=at_least(0)),
 )
 GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     id="devin.sessions.get",

@@ -11,6 +11,4 @@ __all__ = ["CreateSessionRequest"]
 class CreateSessionRequest:
     """`POST /api/v1/sessions` takes no body; `organization` overrides the core's for this call."""
 
-    organization: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.min_len(1))
-    )
+    organization: str | None = None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._pipeline import Operation, RequestOptions
 from .._registry import collect
+from .._rules import fields, non_empty
 from .._serde import StructureFailure
 from ..errors import SessionkitError
 from ..result import Result
@@ -38,6 +39,7 @@ CREATE_SESSION: Operation[CreateSessionRequest, str] = Operation(
     body=None,
     headers={"organization": ORGANIZATION_HEADER},
     decode=session_id,
+    validate=fields(organization=non_empty),
 )
 
 

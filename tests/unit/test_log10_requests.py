@@ -116,9 +116,14 @@ async def test_empty_per_call_organization_is_invalid(http: aioresponses) -> Non
     assert not http.requests
 
 
-def test_request_model_rejects_empty_organization() -> None:
-    with pytest.raises(ValueError, match="organization"):
-        CreateSessionRequest(organization="")
+async def test_a_hand_built_model_with_an_empty_organization_is_refused_by_the_call(http: aioresponses) -> None:
+    # Input rules live on the operation (one place): they hold for a model built by hand too.
+    async with Log10Core("tok") as core:
+        result = await sessions_create(core, CreateSessionRequest(organization=""))
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidRequestError)
+    assert result.error.field_path == "$.organization"
+    assert not http.requests
 
 
 @pytest.mark.parametrize(

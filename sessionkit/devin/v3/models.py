@@ -212,12 +212,6 @@ class Page(Generic[T]):
     total: int | None = None
 
 
-def _first() -> Any:
-    return attrs.field(
-        default=None, validator=attrs.validators.optional([attrs.validators.ge(1), attrs.validators.le(200)])
-    )
-
-
 @attrs.define(kw_only=True)
 class CreateSessionRequest:
     """Body of `POST .../sessions`. Fields left at `None` are not sent (the server's default applies).
@@ -252,7 +246,7 @@ class ListSessionsRequest:
     """Query of `GET .../sessions`: `first` (1-200, server default 100) sessions after the cursor
     `after`, filtered. Lists go as repeated parameters (`tags=a&tags=b`)."""
 
-    first: int | None = _first()
+    first: int | None = None
     after: str | None = None
     session_ids: list[str] | None = None
     created_after: int | None = None
@@ -288,7 +282,7 @@ class SendMessageRequest:
 @attrs.define(kw_only=True)
 class ListMessagesRequest:
     devin_id: str = attrs.field(converter=as_devin_id)
-    first: int | None = _first()
+    first: int | None = None
     after: str | None = None
 
 

@@ -13,6 +13,7 @@ import attrs
 from ..._paging import DEFAULT_MAX_PAGES, every_page
 from ..._pipeline import Operation, RequestOptions
 from ..._registry import all_pages, collect, waits_on
+from ..._rules import at_most_items, between, fields
 from ...errors import SessionkitError
 from ...result import Result
 from .._wait import wait_for_state
@@ -72,12 +73,6 @@ T = TypeVar("T")
 MAX_TAGS = 50
 
 
-def _at_most_50_tags(model: UpdateTagsRequest) -> tuple[str, str] | None:
-    if len(model.tags) > MAX_TAGS:
-        return "$.tags", f"at most {MAX_TAGS} tags, got {len(model.tags)}"
-    return None
-
-
 CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
     id="devin_v3.sessions.create",
     method="POST",
@@ -94,6 +89,7 @@ LIST_SESSIONS: Operation[ListSessionsRequest, Page[Session]] = Operation(
     response=Page[Session],
     body=None,
     query=tuple(a.name for a in attrs.fields(ListSessionsRequest)),
+    validate=fields(first=between(1, 200)),
 )
 GET_SESSION: Operation[GetSessionRequest, Session] = Operation(
     id="devin_v3.sessions.get",
@@ -118,6 +114,7 @@ LIST_MESSAGES: Operation[ListMessagesRequest, Page[SessionMessage]] = Operation(
     response=Page[SessionMessage],
     body=None,
     query=("first", "after"),
+    validate=fields(first=between(1, 200)),
 )
 GET_TAGS: Operation[GetTagsRequest, SessionTags] = Operation(
     id="devin_v3.sessions.tags.get",
@@ -134,7 +131,7 @@ ADD_TAGS: Operation[UpdateTagsRequest, SessionTags] = Operation(
     request=UpdateTagsRequest,
     response=SessionTags,
     retry_safe=True,  # the server deduplicates: adding the same tags twice leaves one set
-    validate=_at_most_50_tags,
+    validate=fields(tags=at_most_items(MAX_TAGS)),
 )
 REPLACE_TAGS: Operation[UpdateTagsRequest, SessionTags] = Operation(
     id="devin_v3.sessions.tags.replace",
@@ -142,7 +139,7 @@ REPLACE_TAGS: Operation[UpdateTagsRequest, SessionTags] = Operation(
     path="/sessions/{devin_id}/tags",
     request=UpdateTagsRequest,
     response=SessionTags,
-    validate=_at_most_50_tags,
+    validate=fields(tags=at_most_items(MAX_TAGS)),
 )
 ARCHIVE_SESSION: Operation[ArchiveSessionRequest, Session] = Operation(
     id="devin_v3.sessions.archive",
