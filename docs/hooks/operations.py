@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 MARKER = re.compile(r"<!-- operations: ([a-z0-9_.]+) -->")
+COMMANDS = "<!-- cli-commands -->"
 
 
 def type_name(tp: Any) -> str:
@@ -48,5 +49,24 @@ def table(package: str) -> str:
     return "\n".join(rows)
 
 
+def commands() -> str:
+    """The console script's services and commands, as the CLI builds them from the registries."""
+    from sessionkit._cli.table import SERVICES, ops_of
+
+    rows = ["| service | commands (`ID` fills the request key shown) | credentials |", "| --- | --- | --- |"]
+    for service in SERVICES.values():
+        shown = []
+        for op in ops_of(service):
+            name = f"`{op.name} ID`" if op.id_key else f"`{op.name}`"
+            extra = " (`--all`)" if op.every_page is not None else ""
+            key = f" ({op.id_key})" if op.id_key else ""
+            shown.append(name + key + extra)
+        creds = ", ".join(f"`{c.flag}` / `{c.env}`" for c in service.credentials) or "none"
+        rows.append(f"| `{service.name}` | {', '.join(shown)} | {creds} |")
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
+    if COMMANDS in markdown:
+        markdown = markdown.replace(COMMANDS, commands())
     return MARKER.sub(lambda m: table(m.group(1)), markdown)

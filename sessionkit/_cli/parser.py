@@ -65,7 +65,7 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
     cmd.set_defaults(op_spec=op)
     if op.id_key is not None:
         # In batch mode the ids come from stdin, so the positional is optional there.
-        cmd.add_argument("id", nargs="?", help=f"the session id (request key {op.id_key!r})")
+        cmd.add_argument("id", nargs="?", help=f"the id the request key {op.id_key!r} takes (a session, kernel, ...)")
     if op.body:
         default = f" (default {op.default_body})" if op.default_body else ""
         cmd.add_argument(
