@@ -6,7 +6,8 @@ module declares with the function named after its id (`"mix.sessions.fork"` -> `
 operation it pages through. A declaration without its function, or a coroutine function named like
 one (`sessions_*`, or the prefix of any group the module declares, such as `kernels_*`) without its
 declaration, fails at import: the CLI, the docs' operation tables and the all-operations request
-test read this registry and nothing else.
+test read this registry and nothing else. An operation whose function is an async iterator (an
+event stream) marks it `@streams(OP)`; it must still be named after the operation's id.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import attrs
 
 from ._pipeline import Operation
 
-__all__ = ["Registered", "all_pages", "collect", "function_name", "waits_on"]
+__all__ = ["Registered", "all_pages", "collect", "function_name", "streams", "waits_on"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PAGES = "__sessionkit_pages__"
 _WAITS = "__sessionkit_waits__"
+_STREAMS = "__sessionkit_streams__"
 
 
 def function_name(operation_id: str) -> str:
@@ -55,6 +57,16 @@ def waits_on(op: Operation[Any, Any]) -> Callable[[F], F]:
     return mark
 
 
+def streams(op: Operation[Any, Any]) -> Callable[[F], F]:
+    """Mark an async iterator function as the function of `op` (the CLI prints its items as NDJSON)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _STREAMS, op)
+        return fn
+
+    return mark
+
+
 @attrs.frozen
 class Registered:
     """One operation of a service: its declaration, its function and (for paged lists) its iterator."""
@@ -63,6 +75,8 @@ class Registered:
     function: Callable[..., Any]
     every_page: Callable[..., Any] | None = None
     waiter: Callable[..., Any] | None = None
+    streams: bool = False
+    """`function` is an async iterator of results, not a coroutine."""
 
     @property
     def name(self) -> str:
@@ -80,7 +94,9 @@ class Registered:
     def id_key(self) -> str | None:
         """The request key of the session id in the path, when the operation takes one."""
         params = self.operation.path_params
-        return params[0] if params else None
+        if params:
+            return params[0]
+        return "id" if "id" in self.operation.query else None  # an event stream names its session there
 
     @property
     def body_key(self) -> str | None:
@@ -121,7 +137,7 @@ class Registered:
     @property
     def batch(self) -> bool:
         """Whether the operation takes a request, so that NDJSON lines can each be one."""
-        return self.id_key is not None or self.takes_body
+        return (self.id_key is not None or self.takes_body) and not self.streams
 
 
 def collect(module_name: str) -> tuple[Registered, ...]:
@@ -134,15 +150,19 @@ def collect(module_name: str) -> tuple[Registered, ...]:
     pagers, waiters = _marked(namespace, _PAGES), _marked(namespace, _WAITS)
     for fn in [*pagers.values(), *waiters.values()]:  # a marked function is not an operation's own
         functions.pop(getattr(fn, "__name__", ""), None)
+    streamers = _marked(namespace, _STREAMS)
     out: list[Registered] = []
     for op in ops:
         name = function_name(op.id)
-        fn = functions.pop(name, None)
-        if fn is None:
+        streamer = streamers.pop(id(op), None)
+        fn = functions.pop(name, None) if streamer is None else streamer
+        if fn is None or getattr(fn, "__name__", "") != name:
             raise RuntimeError(f"{module_name}: {op.id} is declared but has no function {name}")
-        out.append(Registered(op, fn, pagers.pop(id(op), None), waiters.pop(id(op), None)))
-    if functions or pagers or waiters:
-        stray = sorted(functions) or [*pagers.values(), *waiters.values()]
+        if streamer is not None and not inspect.isasyncgenfunction(streamer):
+            raise RuntimeError(f"{module_name}: {name} is marked @streams but is not an async iterator function")
+        out.append(Registered(op, fn, pagers.pop(id(op), None), waiters.pop(id(op), None), streamer is not None))
+    if functions or pagers or waiters or streamers:
+        stray = sorted(functions) or [*pagers.values(), *waiters.values(), *streamers.values()]
         raise RuntimeError(f"{module_name}: functions without a declaration: {stray}")
     return tuple(out)
 

@@ -438,5 +438,5 @@ class StreamEventsRequest:
     """The event stream of session `id`; `last_event_id` is sent as `Last-Event-ID` (today's
     servers ignore it)."""
 
-    id: str
+    id: str = wire("sessionId")
     last_event_id: str | None = None

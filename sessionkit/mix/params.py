@@ -29,6 +29,7 @@ __all__ = [
     "UploadFileRequestParams",
     "DownloadFileRequestParams",
     "DeleteFileRequestParams",
+    "StreamEventsRequestParams",
 ]
 
 
@@ -162,3 +163,10 @@ class DeleteFileRequestParams(TypedDict, total=False):
 
     id: Required[str]
     filename: Required[str]
+
+
+class StreamEventsRequestParams(TypedDict, total=False):
+    """The mapping form of `StreamEventsRequest`."""
+
+    id: Required[str]
+    last_event_id: str | None

@@ -8,17 +8,20 @@ responses become `RESTResponseError` or `MixDefaultError` subclasses (see `sessi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from .._pipeline import Operation, RequestOptions, execute
-from .._registry import collect
+from .._registry import collect, streams
+from .._sse import event_stream
 from .._transport import ByteStream
 from ..errors import SessionkitError
 from ..result import Err, Ok, Result
 from ._core import MixCore
+from .events import StreamEvent, decode_event
 from .models import (
     CancelResult,
     CancelSessionRequest,
@@ -39,6 +42,7 @@ from .models import (
     RewindSessionRequest,
     SendMessageRequest,
     SessionData,
+    StreamEventsRequest,
     UpdateCallbacksRequest,
     UploadFileRequest,
 )
@@ -58,11 +62,13 @@ if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads a
         ListSessionsRequestParams,
         RewindSessionRequestParams,
         SendMessageRequestParams,
+        StreamEventsRequestParams,
         UpdateCallbacksRequestParams,
         UploadFileRequestParams,
     )
 
 __all__ = [
+    "ByteStream",
     "DOWNLOAD_MAX_BYTES",
     "OPERATIONS",
     "sessions_list",
@@ -80,6 +86,7 @@ __all__ = [
     "sessions_files_upload",
     "sessions_files_download",
     "sessions_files_delete",
+    "sessions_stream",
 ]
 
 DOWNLOAD_MAX_BYTES = 1 << 30
@@ -291,6 +298,17 @@ DELETE_FILE: Operation[DeleteFileRequest, None] = Operation(
     success=(204,),
     body=None,
 )
+STREAM_EVENTS: Operation[StreamEventsRequest, ByteStream] = Operation(
+    id="mix.sessions.stream",
+    method="GET",
+    path="/stream",
+    request=StreamEventsRequest,
+    response=ByteStream,
+    body=None,
+    query=("id",),
+    headers={"last_event_id": "Last-Event-ID"},
+    accept="text/event-stream",
+)
 
 
 async def sessions_list(
@@ -451,6 +469,23 @@ async def sessions_files_delete(
 ) -> Result[None, SessionkitError]:
     """Delete a file of a session (204; a directory is a 400; 0.10+)."""
     return await core.send(DELETE_FILE, request, options)
+
+
+@streams(STREAM_EVENTS)
+async def sessions_stream(
+    core: MixCore,
+    request: StreamEventsRequest | StreamEventsRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> AsyncIterator[Result[StreamEvent, SessionkitError]]:
+    """The session's events as they come, reconnecting after a drop (nothing sent meanwhile is replayed).
+
+    Use it as `async with aclosing(sessions_stream(core, {"id": id})) as events:`; leaving the
+    block closes the connection. A failure comes once as `Err` and ends the iteration.
+    """
+    async with aclosing(event_stream(core, STREAM_EVENTS, request, options)) as events:
+        async for item in events:
+            yield item if isinstance(item, Err) else decode_event(item.value, STREAM_EVENTS.id)
 
 
 OPERATIONS = collect(__name__)

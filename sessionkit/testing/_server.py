@@ -435,11 +435,16 @@ class FakeServer:
     def _finish(self, request: web.Request, response: web.StreamResponse) -> None:
         """Add the headers every response of this service carries."""
 
+    def _streams_body(self, request: web.Request) -> bool:
+        """True when the handler reads the body itself, as a stream (an upload): it is then not read
+        into memory first, and its `RecordedRequest.body` is empty."""
+        return False
+
     # -- the request path ----------------------------------------------------------------------------
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        body = await request.read()
+        body = b"" if self._streams_body(request) else await request.read()
         fault = self._over_limit()
         if fault is None:
             fault = self.faults.take(request.method, request.path)

@@ -1,25 +1,54 @@
-"""`FakeMix`: an in-process imitation of the Mix server's sessions REST API (SDK 0.10.1, flattened).
+"""`FakeMix`: an in-process imitation of the Mix server's REST API and event stream.
 
-Bare `SessionData` bodies (success bodies end with a newline, as Go's encoder writes them), `null` for
-an empty list, errors as `{"error": {"code", "message", "type"}}`, create 201 with unknown fields
-refused (400 `validation_error`, Go's `DisallowUnknownFields`), fork 201 with an optional body
-`{messageIndex (0-based), title}`, delete 204, no auth, CORS headers on every response. Server quirks
-kept: an unknown fork source or delete target is a 500 `internal_error`, not a 404; `get` omits
-`firstUserMessage`, which `list` includes.
+`FakeMix(version="0.10.1")` (the default) or `FakeMix(version="0.11.4")`. Both serve bare bodies
+(success bodies end with a newline, as Go's encoder writes them), `null` for an empty list, errors as
+`{"error": {"code", "message", "type"}}`, unknown request fields refused (400 `validation_error`,
+Go's `DisallowUnknownFields`), no auth and CORS headers on every response; and sessions (list,
+create 201, get, delete 204), cancel, messages (list; send answers 202 and plays a scripted turn on
+the event stream), rewind, export, callbacks, files (list, upload 201 streamed to disk, download
+streamed from disk, delete 204) and `GET /stream`.
+
+The versions differ as the servers do: 0.10.1 has fork (201, optional body `{messageIndex (0-based),
+title}`) and refuses `browserMode`, `modelId`, `max_steps`... as unknown fields; 0.11.4 has no fork,
+requires `browserMode` on create (400 otherwise), takes `cdpUrl`, `modelId`, `provider` and
+`max_steps`, and its sessions carry `browserMode`.
+
+Quirks kept: an unknown fork source or delete target is a 500 `internal_error`, not a 404; `get`
+omits `firstUserMessage`, which `list` includes; an upload over `max_upload_bytes` (32 MB, as the
+server) is a 413.
+
+The event stream behaves as the contract describes the server: `connected` first, then the events
+of the stream's session (`session_created`/`session_deleted` of every session), a `heartbeat` every
+`heartbeat` seconds, one `id:` counter per connection starting at 1 (so ids restart on every
+reconnect), a `retry:` field on each frame, and `Last-Event-ID` ignored (nothing is replayed: what
+is emitted while no stream is open is lost). A missing `sessionId` is a 400 with an empty body; an
+unknown session is a 200 stream of one `error` event, then the end.
 
     from sessionkit.testing import FakeMix
 
-    async with FakeMix() as fake:
+    async with FakeMix(version="0.11.4") as fake:
         [s] = fake.seed_sessions(1)
-        fake.add_message(s["id"], "user", "hello")   # fork copies messages up to messageIndex
+        fake.add_message(s["id"], "user", "hello")
+        await fake.wait_for_streams(s["id"])             # once a client has opened its stream
+        fake.emit(s["id"], "rate_limit_error", {"error": "slow down", "retryAfter": 60})
+        fake.drop_streams(s["id"])                       # cut every open stream of it mid-stream
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -27,14 +56,16 @@ from ._server import MISSING, FakeServer, SessionStore, as_object, json_response
 
 __all__ = ["FakeMix"]
 
+MixVersion = Literal["0.10.1", "0.11.4"]
+
 _CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-Requested-With",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-Requested-With, Last-Event-ID",
     "Access-Control-Max-Age": "86400",
 }
-_TYPES = {400: "validation_error", 401: "unauthorized", 404: "not_found"}
-_CREATE_FIELDS = {
+_TYPES = {400: "validation_error", 401: "unauthorized", 404: "not_found", 413: "bad_request"}
+_CREATE_FIELDS: dict[str, type] = {
     "title": str,
     "customSystemPrompt": str,
     "promptMode": str,
@@ -42,10 +73,20 @@ _CREATE_FIELDS = {
     "subagentType": str,
     "callbacks": list,
 }
-_FORK_FIELDS = {"messageIndex": int, "title": str}
-_GO_TYPES = {str: "string", int: "int64", list: "[]http.Callback"}
+_CREATE_FIELDS_011 = {**_CREATE_FIELDS, "browserMode": str, "cdpUrl": str, "modelId": str, "provider": str}
+_FORK_FIELDS: dict[str, type] = {"messageIndex": int, "title": str}
+_SEND_FIELDS: dict[str, type] = {"text": str, "plan_mode": bool, "thinking_level": str}
+_SEND_FIELDS_011 = {**_SEND_FIELDS, "max_steps": int}
+_REWIND_FIELDS: dict[str, type] = {"messageId": str, "cleanupMedia": bool}
+_CALLBACK_FIELDS: dict[str, type] = {"callbacks": list}
+_GO_TYPES = {str: "string", int: "int64", bool: "bool", list: "[]http.Callback"}
 _PROMPT_LIMITS = {"append": 51_200, "replace": 102_400}
+_BROWSER_MODES = ("electron-embedded-browser", "local-browser-service", "remote-cdp-websocket")
+_THINKING = ("off", "basic", "medium", "maximum")
+_THUMB = re.compile(r"\d+|w\d+|h\d+")
 _INTERNAL = ("parentToolCallId", "_messages")
+_CHUNK = 1 << 16
+_DROP = object()  # queued to a stream: cut the connection there
 
 
 class _MixError(Exception):
@@ -58,6 +99,10 @@ def _validation(field: str, message: str) -> _MixError:
     return _MixError(400, f"Validation error for field '{field}': {message}", "validation_error")
 
 
+def _not_found(message: str) -> _MixError:
+    return _MixError(404, message, "not_found")
+
+
 def _go_json_type(value: Any) -> str:
     for kind, name in ((dict, "object"), (list, "array"), (str, "string"), (bool, "bool")):
         if isinstance(value, kind):
@@ -65,18 +110,77 @@ def _go_json_type(value: Any) -> str:
     return "number"
 
 
-class FakeMix(FakeServer):
-    """Mix server sessions API (no auth). `tz` is the server's local zone for `createdAt`."""
+def _has_type(value: Any, expected: type) -> bool:
+    if expected is bool:
+        return isinstance(value, bool)
+    return isinstance(value, expected) and not isinstance(value, bool)
 
-    def __init__(self, *, tz: tzinfo = timezone.utc, host: str = "127.0.0.1", port: int = 0) -> None:
+
+class _Stream:
+    """One open `GET /stream` connection: its session, its per-connection event counter and queue."""
+
+    def __init__(self, session_id: str, request: web.Request) -> None:
+        self.session_id = session_id
+        self.request = request
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.next_id = 1
+
+
+class FakeMix(FakeServer):
+    """The Mix server (no auth). `tz` is the server's local zone for `createdAt`; `heartbeat` the
+    seconds between heartbeats; `turn_pause` the seconds between the events of a scripted turn."""
+
+    def __init__(
+        self,
+        *,
+        version: MixVersion = "0.10.1",
+        tz: tzinfo = timezone.utc,
+        heartbeat: float = 45.0,
+        turn_pause: float = 0.0,
+        max_upload_bytes: int | None = 32 * 1024 * 1024,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if version not in ("0.10.1", "0.11.4"):
+            raise ValueError(f"version must be '0.10.1' or '0.11.4', got {version!r}")
+        self.version: MixVersion = version
         self.tz = tz
+        self.heartbeat = heartbeat
+        self.turn_pause = turn_pause
+        self.max_upload_bytes = max_upload_bytes
+        self._streams: set[_Stream] = set()
+        self._stream_change = asyncio.Event()
+        self._turns: dict[str, asyncio.Task[None]] = {}
+        self._storage: Path | None = None
         super().__init__(host=host, port=port)
+
+    @property
+    def v011(self) -> bool:
+        return self.version == "0.11.4"
 
     # -- state ---------------------------------------------------------------------------------------
 
     def _clear_state(self) -> None:
         self.sessions = SessionStore("id")
         """SessionData documents, plus the internal `_messages` list."""
+        for task in getattr(self, "_turns", {}).values():
+            task.cancel()
+        self._turns = {}
+        if getattr(self, "_storage", None) is not None:
+            self._cleanup_storage()
+        # Files live on disk, as on the server: an upload or download never sits in memory.
+        root = Path(tempfile.mkdtemp(prefix="fakemix-"))
+        self._storage = root
+        self._cleanup_storage = weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
+
+    @property
+    def storage(self) -> Path:
+        """The folder holding each session's files (`<storage>/<session id>/<file>`)."""
+        assert self._storage is not None
+        return self._storage
+
+    def _files_of(self, session_id: str) -> Path:
+        return self.storage / session_id.replace("/", "_")
 
     def _now(self, moment: datetime | None = None) -> str:
         stamp = (moment or datetime.now(timezone.utc)).astimezone(self.tz).replace(microsecond=0)
@@ -97,8 +201,10 @@ class FakeMix(FakeServer):
             "cost": 0.0,
             "createdAt": self._now(created),
             "_messages": [],
-            **extra,
         }
+        if self.v011:
+            doc["browserMode"] = "local-browser-service"
+        doc.update(extra)
         return doc
 
     def seed_sessions(self, count: int, *, session_type: str = "main", **fields: Any) -> list[dict[str, Any]]:
@@ -118,22 +224,34 @@ class FakeMix(FakeServer):
 
         self.sessions.populate(count, build, prefix="00000000-0000-4000-8000-")
 
-    def add_message(self, session_id: str, role: str, content: str) -> None:
-        """Append a message (`role` "user" or "assistant") and update the session's counters."""
+    def add_message(self, session_id: str, role: str, content: str) -> str:
+        """Append a message (`role` "user", "assistant" or "tool"), update the counters; its id."""
         doc = self.sessions.get(session_id)
         if doc is None:
             raise KeyError(session_id)
-        doc = {**doc, "_messages": [*doc["_messages"], {"role": role, "content": content}]}
+        message: dict[str, Any] = {"id": f"msg-{uuid.uuid4().hex[:12]}", "role": role, "content": content}
+        message["at"] = time.time()
+        doc = {**doc, "_messages": [*doc["_messages"], message]}
         self.sessions.put(self._recount(doc))
+        return message["id"]
+
+    def messages(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's messages as the API lists them (`BackendMessage`)."""
+        doc = self.sessions.get(session_id)
+        if doc is None:
+            raise KeyError(session_id)
+        return [self._backend_message(session_id, m) for m in doc["_messages"]]
 
     @staticmethod
     def _recount(doc: dict[str, Any]) -> dict[str, Any]:
-        messages: list[dict[str, str]] = doc["_messages"]
+        messages: list[dict[str, Any]] = doc["_messages"]
         doc["userMessageCount"] = sum(m["role"] == "user" for m in messages)
         doc["assistantMessageCount"] = sum(m["role"] == "assistant" for m in messages)
         first = next((m["content"] for m in messages if m["role"] == "user"), None)
         if first is not None:
             doc["firstUserMessage"] = first
+        else:
+            doc.pop("firstUserMessage", None)
         return doc
 
     @staticmethod
@@ -141,18 +259,162 @@ class FakeMix(FakeServer):
         hidden = _INTERNAL if with_first else (*_INTERNAL, "firstUserMessage")
         return {k: v for k, v in doc.items() if k not in hidden}
 
+    @staticmethod
+    def _backend_message(session_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        role, content = message["role"], message["content"]
+        out: dict[str, Any] = {"id": message["id"], "sessionId": session_id, "role": role, "userInput": ""}
+        if role == "user":
+            out["userInput"] = content
+        else:
+            out["assistantResponse"] = content
+        return out
+
+    # -- the event stream ----------------------------------------------------------------------------
+
+    def emit(self, session_id: str | None, event: str, data: Any) -> int:
+        """Send an event to every open stream of `session_id` (None: every open stream); how many got it.
+
+        Any `event` name goes, documented or not (the server also sends `rate_limit_error`).
+        """
+        targets = [s for s in self._streams if session_id is None or s.session_id == session_id]
+        for stream in targets:
+            stream.queue.put_nowait((event, data))
+        return len(targets)
+
+    def drop_streams(self, session_id: str | None = None) -> int:
+        """Cut every open stream of `session_id` (None: all) after what is queued: the client sees
+        the connection end mid-stream, not a clean end. How many were cut."""
+        targets = [s for s in self._streams if session_id is None or s.session_id == session_id]
+        for stream in targets:
+            stream.queue.put_nowait(_DROP)
+        return len(targets)
+
+    def open_streams(self, session_id: str | None = None) -> int:
+        """How many streams (of `session_id`, or all) are open now."""
+        return sum(session_id is None or s.session_id == session_id for s in self._streams)
+
+    async def wait_for_streams(self, session_id: str | None = None, count: int = 1) -> None:
+        """Return once exactly `count` streams of `session_id` (None: any) are open (0: all closed)."""
+        while self.open_streams(session_id) != count:
+            self._stream_change.clear()
+            await self._stream_change.wait()
+
+    def _stream_opened_or_closed(self) -> None:
+        self._stream_change.set()
+
+    @staticmethod
+    def _frame(event_id: int, event: str, data: Any) -> bytes:
+        retry = 45000 if event == "heartbeat" else 30000
+        after = (as_object(data) or {}).get("retryAfter")
+        if event == "error" and isinstance(after, int):
+            retry = after  # the server's exponential backoff, or what the error asked for
+        payload = json.dumps(data, separators=(",", ":"))
+        return f"id: {event_id}\nevent: {event}\ndata: {payload}\nretry: {retry}\n\n".encode()
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.query.get("sessionId", "")
+        if not session_id:
+            return web.Response(status=400)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
+        )
+        self._finish(request, response)
+        await response.prepare(request)
+        stream = _Stream(session_id, request)
+        if session_id not in self.sessions:
+            await response.write(self._frame(1, "error", {"error": f"Invalid session ID: {session_id}"}))
+            await response.write_eof()
+            return response
+        self._streams.add(stream)
+        self._stream_opened_or_closed()
+        try:
+            stream.queue.put_nowait(("connected", {"sessionId": session_id}))
+            while True:
+                try:
+                    item = await asyncio.wait_for(stream.queue.get(), self.heartbeat)
+                except asyncio.TimeoutError:
+                    item = ("heartbeat", {"type": "ping"})
+                if item is _DROP:
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return response
+                event, data = item
+                await response.write(self._frame(stream.next_id, event, data))
+                stream.next_id += 1
+        finally:
+            self._streams.discard(stream)
+            self._stream_opened_or_closed()
+
+    async def _play_turn(self, session_id: str, text: str) -> None:
+        """What the agent streams for one message: the user message, reasoning, one tool call, the
+        answer in pieces, and `complete`. The messages are stored as the turn goes."""
+        pause = self.turn_pause
+        reply = f"You said: {text}"
+        assistant_id = f"msg-{uuid.uuid4().hex[:12]}"
+        tool_id = f"tool-{uuid.uuid4().hex[:8]}"
+        steps: list[tuple[str, dict[str, Any]]] = []
+        user_id = self.add_message(session_id, "user", text)
+        steps.append(("user_message_created", {"messageId": user_id, "content": text}))
+        steps.append(("thinking", {"content": "Reading the message.", "assistantMessageId": assistant_id}))
+        steps.append(("tool_use_start", {"id": tool_id, "name": "Bash", "assistantMessageId": assistant_id}))
+        steps.append(("tool_use_parameter_delta", {"toolCallId": tool_id, "input": '{"command":'}))
+        steps.append(("tool_use_parameter_delta", {"toolCallId": tool_id, "input": '"echo hi"}'}))
+        steps.append(
+            ("tool_use_parameter_streaming_complete", {"id": tool_id, "name": "Bash", "input": '{"command":"echo hi"}'})
+        )
+        steps.append(("tool_execution_start", {"toolName": "Bash", "progress": "running", "toolCallId": tool_id}))
+        steps.append(
+            (
+                "tool_execution_complete",
+                {"toolName": "Bash", "progress": "done", "success": True, "toolCallId": tool_id},
+            )
+        )
+        for word in re.findall(r"\S+\s*", reply):
+            steps.append(("content", {"content": word, "assistantMessageId": assistant_id}))
+        try:
+            for event, data in steps:
+                self.emit(session_id, event, {"type": event, **data})
+                await asyncio.sleep(pause)
+        except asyncio.CancelledError:
+            self.emit(session_id, "complete", {"type": "complete", "done": True, "content": ""})
+            raise
+        finally:
+            self._turns.pop(session_id, None)
+        if session_id in self.sessions:
+            message_id = self.add_message(session_id, "assistant", reply)
+            doc = self.sessions.get(session_id)
+            if doc is not None:
+                doc["toolCallCount"] += 1
+                self.sessions.put(doc)
+            self.emit(
+                session_id, "complete", {"type": "complete", "done": True, "content": reply, "messageId": message_id}
+            )
+
     # -- HTTP ----------------------------------------------------------------------------------------
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        routes = {
+        routes: dict[str, dict[str, Any]] = {
             "/api/sessions": {"GET": self._list, "POST": self._create},
             "/api/sessions/{id}": {"GET": self._get, "DELETE": self._delete},
-            "/api/sessions/{id}/fork": {"POST": self._fork},
+            "/api/sessions/{id}/cancel": {"POST": self._cancel},
+            "/api/sessions/{id}/messages": {"GET": self._messages, "POST": self._send},
+            "/api/sessions/{id}/rewind": {"POST": self._rewind},
+            "/api/sessions/{id}/export": {"GET": self._export},
+            "/api/sessions/{id}/callbacks": {"PATCH": self._callbacks},
+            "/api/sessions/{id}/files": {"GET": self._files},
+            "/api/sessions/{id}/files/upload": {"POST": self._upload},
+            "/api/sessions/{id}/files/{filename}": {"GET": self._download, "DELETE": self._delete_file},
+            "/stream": {"GET": self._stream},
         }
+        if not self.v011:
+            routes["/api/sessions/{id}/fork"] = {"POST": self._fork}
         for path, handlers in routes.items():
             resource = router.add_resource(path)
             for method, handler in {**handlers, "OPTIONS": self._options}.items():
                 resource.add_route(method, handler)
+
+    def _streams_body(self, request: web.Request) -> bool:
+        return request.method == "POST" and request.path.endswith("/files/upload")
 
     def _error_body(self, status: int, message: str) -> Any:
         return {"error": {"code": status, "message": message, "type": _TYPES.get(status, "internal_error")}}
@@ -161,7 +423,8 @@ class FakeMix(FakeServer):
         return json_response(self._error_body(status, message), status, headers=headers, newline=True)
 
     def _finish(self, request: web.Request, response: web.StreamResponse) -> None:
-        response.headers.update(_CORS)
+        if not response.prepared:
+            response.headers.update(_CORS)
 
     @staticmethod
     def _fail(exc: _MixError) -> web.Response:
@@ -169,7 +432,7 @@ class FakeMix(FakeServer):
         return json_response(body, exc.status, newline=True)
 
     @staticmethod
-    async def _decode(request: web.Request, fields: dict[str, type], go_type: str) -> dict[str, Any] | None:
+    async def _decode(request: web.Request, fields: Mapping[str, type], go_type: str) -> dict[str, Any] | None:
         """Go's strict `json.Decoder`: unknown fields and wrong types are 400s. None for an empty body."""
         try:
             body = await read_json(request)
@@ -186,13 +449,20 @@ class FakeMix(FakeServer):
             if key not in fields:
                 raise _validation("body", f'json: unknown field "{key}"')
             expected = fields[key]
-            if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            if value is not None and not _has_type(value, expected):
                 raise _validation(
                     "body",
                     f"json: cannot unmarshal {_go_json_type(value)} into Go struct field "
                     f"{go_type.split('.')[-1]}.{key} of type {_GO_TYPES[expected]}",
                 )
         return obj
+
+    def _session(self, request: web.Request) -> tuple[str, dict[str, Any]]:
+        session_id = request.match_info["id"]
+        doc = self.sessions.get(session_id)
+        if doc is None:
+            raise _not_found(f"Session with ID '{session_id}' not found")
+        return session_id, doc
 
     async def _options(self, request: web.Request) -> web.StreamResponse:
         return web.Response()
@@ -203,15 +473,16 @@ class FakeMix(FakeServer):
         return json_response(rows or None, newline=True)  # Go encodes an empty nil slice as null
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        session_id = request.match_info["id"]
-        doc = self.sessions.get(session_id)
-        if doc is None:
-            return self._fail(_MixError(404, f"Session with ID '{session_id}' not found", "not_found"))
+        try:
+            _, doc = self._session(request)
+        except _MixError as exc:
+            return self._fail(exc)
         return json_response(self._public(doc, with_first=False), newline=True)
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         try:
-            body = await self._decode(request, _CREATE_FIELDS, "http.CreateSessionRequest")
+            fields = _CREATE_FIELDS_011 if self.v011 else _CREATE_FIELDS
+            body = await self._decode(request, fields, "http.CreateSessionRequest")
             if body is None:
                 raise _validation("body", "EOF")
             if not body.get("title"):
@@ -231,12 +502,44 @@ class FakeMix(FakeServer):
                     "customSystemPrompt",
                     f"Custom prompt size ({prompt // 1024}KB) exceeds {mode} mode limit of {_PROMPT_LIMITS[mode] // 1024}KB",
                 )
+            extra = self._browser_fields(body) if self.v011 else {}
         except _MixError as exc:
             return self._fail(exc)
-        extra = {"callbacks": body["callbacks"]} if body.get("callbacks") else {}
+        if body.get("callbacks"):
+            extra["callbacks"] = body["callbacks"]
         doc = self._new(body["title"], **extra)
         self.sessions.put(doc)
+        self.emit(None, "session_created", self._created_event(doc))
         return json_response(self._public(doc, with_first=False), 201, newline=True)
+
+    @staticmethod
+    def _browser_fields(body: dict[str, Any]) -> dict[str, Any]:
+        """0.11.4's browser and model fields, checked as the spec describes them (the real messages
+        are UNCONFIRMED)."""
+        mode = body.get("browserMode")
+        if not mode:
+            raise _validation("browserMode", "browserMode is required")
+        if mode not in _BROWSER_MODES:
+            raise _validation("browserMode", f"browserMode must be one of {', '.join(_BROWSER_MODES)}")
+        cdp = body.get("cdpUrl")
+        if mode == "remote-cdp-websocket" and not cdp:
+            raise _validation("cdpUrl", "cdpUrl is required when browserMode is 'remote-cdp-websocket'")
+        if cdp and not str(cdp).startswith(("ws://", "wss://")):
+            raise _validation("cdpUrl", "cdpUrl must start with 'ws://' or 'wss://'")
+        if body.get("modelId") and not body.get("provider"):
+            raise _validation("provider", "provider is required when modelId is set")
+        extra = {"browserMode": mode}
+        extra.update({k: body[k] for k in ("cdpUrl", "modelId", "provider") if body.get(k)})
+        return extra
+
+    def _created_event(self, doc: dict[str, Any]) -> dict[str, Any]:
+        created = datetime.fromisoformat(doc["createdAt"].replace("Z", "+00:00"))
+        return {
+            "type": "session_created",
+            "sessionId": doc["id"],
+            "title": doc["title"],
+            "createdAt": int(created.timestamp()),
+        }
 
     async def _fork(self, request: web.Request) -> web.StreamResponse:
         source_id = request.match_info["id"]
@@ -262,4 +565,201 @@ class FakeMix(FakeServer):
             return self._fail(
                 _MixError(500, "Internal error during deleting session: session not found", "internal_error")
             )
+        shutil.rmtree(self._files_of(session_id), ignore_errors=True)
+        self.emit(None, "session_deleted", {"type": "session_deleted", "sessionId": session_id})
         return web.Response(status=204)
+
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, _ = self._session(request)
+        except _MixError as exc:
+            return self._fail(exc)
+        turn = self._turns.get(session_id)
+        if turn is not None:
+            turn.cancel()
+        return json_response({"cancelled": turn is not None}, newline=True)
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, _ = self._session(request)
+        except _MixError as exc:
+            return self._fail(exc)
+        return json_response(self.messages(session_id) or None, newline=True)
+
+    async def _send(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, _ = self._session(request)
+            fields = _SEND_FIELDS_011 if self.v011 else _SEND_FIELDS
+            body = await self._decode(request, fields, "http.MessageRequest") or {}
+            text = body.get("text")
+            if not text:
+                raise _validation("text", "text is required")
+            level = body.get("thinking_level")
+            if level is not None and level not in _THINKING:
+                raise _validation("thinking_level", "thinking_level must be 'off', 'basic', 'medium' or 'maximum'")
+            steps = body.get("max_steps")
+            if steps is not None and steps < 1:
+                raise _validation("max_steps", "max_steps must be >= 1")
+            if session_id in self._turns:
+                raise _MixError(400, "Session is already processing a message", "bad_request")
+        except _MixError as exc:
+            return self._fail(exc)
+        # The answer goes first; the turn plays on the event stream after it, as the server's does.
+        self._turns[session_id] = asyncio.get_running_loop().create_task(self._play_turn(session_id, text))
+        return json_response({"status": "processing", "sessionId": session_id}, 202, newline=True)
+
+    async def _rewind(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, doc = self._session(request)
+            body = await self._decode(request, _REWIND_FIELDS, "http.RewindRequest") or {}
+            message_id = body.get("messageId")
+            if not message_id:
+                raise _validation("messageId", "messageId is required")
+            messages: list[dict[str, Any]] = doc["_messages"]
+            keep = next((i for i, m in enumerate(messages) if m["id"] == message_id), None)
+            if keep is None:
+                raise _not_found("Session or message not found")
+        except _MixError as exc:
+            return self._fail(exc)
+        since = messages[keep]["at"]
+        if body.get("cleanupMedia", True):
+            folder = self._files_of(session_id)
+            for path in folder.iterdir() if folder.is_dir() else ():
+                if path.is_file() and path.stat().st_mtime > since:
+                    path.unlink()
+        doc = self._recount({**doc, "_messages": messages[: keep + 1]})
+        self.sessions.put(doc)
+        return json_response(self._public(doc, with_first=False), newline=True)
+
+    async def _export(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, doc = self._session(request)
+        except _MixError as exc:
+            return self._fail(exc)
+        messages: list[dict[str, Any]] = []
+        for m in doc["_messages"]:
+            stamp = self._now(datetime.fromtimestamp(m["at"], timezone.utc))
+            messages.append(
+                {"id": m["id"], "role": m["role"], "content": m["content"], "createdAt": stamp, "updatedAt": stamp}
+            )
+        counters = ("userMessageCount", "assistantMessageCount", "toolCallCount", "promptTokens", "completionTokens")
+        body = {
+            "id": session_id,
+            "title": doc["title"],
+            "messages": messages,
+            **{k: doc[k] for k in (*counters, "cost", "createdAt")},
+            "updatedAt": messages[-1]["updatedAt"] if messages else doc["createdAt"],
+        }
+        disposition = {"Content-Disposition": f"attachment; filename=session_{session_id}_transcript.json"}
+        return json_response(body, headers=disposition, newline=True)
+
+    async def _callbacks(self, request: web.Request) -> web.StreamResponse:
+        try:
+            _, doc = self._session(request)
+            body = await self._decode(request, _CALLBACK_FIELDS, "http.UpdateCallbacksRequest")
+            if body is None or body.get("callbacks") is None:
+                raise _validation("callbacks", "callbacks is required")
+        except _MixError as exc:
+            return self._fail(exc)
+        doc = {**doc, "callbacks": body["callbacks"]}
+        if not body["callbacks"]:
+            doc.pop("callbacks")
+        self.sessions.put(doc)
+        return json_response(self._public(doc, with_first=False), newline=True)
+
+    # -- files ---------------------------------------------------------------------------------------
+
+    def _file_info(self, session_id: str, path: Path) -> dict[str, Any]:
+        info = path.stat()
+        return {
+            "name": path.name,
+            "size": info.st_size,
+            "modified": int(info.st_mtime),
+            "isDir": path.is_dir(),
+            "url": f"/api/sessions/{session_id}/files/{path.name}",
+        }
+
+    def _file(self, request: web.Request) -> tuple[str, Path]:
+        session_id, _ = self._session(request)
+        name = request.match_info["filename"]
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            raise _MixError(400, "Invalid filename", "bad_request")
+        return session_id, self._files_of(session_id) / name
+
+    async def _files(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, _ = self._session(request)
+        except _MixError as exc:
+            return self._fail(exc)
+        folder = self._files_of(session_id)
+        paths = sorted(folder.iterdir()) if folder.is_dir() else []
+        return json_response([self._file_info(session_id, p) for p in paths] or None, newline=True)
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            session_id, _ = self._session(request)
+            if not request.content_type.startswith("multipart/"):
+                raise _MixError(400, "Failed to parse multipart form", "bad_request")
+            reader = await request.multipart()
+            while True:
+                part = await reader.next()
+                if part is None:
+                    raise _MixError(400, "No file provided", "bad_request")
+                if getattr(part, "name", None) == "file" and getattr(part, "filename", None):
+                    break
+            name = os.path.basename(str(part.filename))  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
+            if name in ("", ".", ".."):
+                raise _MixError(400, "Invalid filename", "bad_request")
+            folder = self._files_of(session_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            part_file = folder / f".{name}.upload"
+            size, limit = 0, self.max_upload_bytes
+            with part_file.open("wb") as out:
+                while chunk := await part.read_chunk(_CHUNK):  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+                    size += len(chunk)  # pyright: ignore[reportUnknownArgumentType]
+                    if limit is not None and size > limit:
+                        break
+                    out.write(chunk)  # pyright: ignore[reportUnknownArgumentType]
+            if limit is not None and size > limit:
+                part_file.unlink()
+                raise _MixError(413, f"File too large (max {limit // (1024 * 1024)}MB)", "bad_request")
+            part_file.replace(target)
+        except _MixError as exc:
+            return self._fail(exc)
+        return json_response(self._file_info(session_id, target), 201, newline=True)
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        try:
+            _, path = self._file(request)
+            thumb, at = request.query.get("thumb"), request.query.get("time")
+            if thumb is not None and not _THUMB.fullmatch(thumb):
+                raise _MixError(400, "Invalid thumb parameter", "bad_request")
+            if at is not None and not (_is_number(at) and 0 <= float(at) <= 86400):
+                raise _MixError(400, "Invalid time parameter", "bad_request")
+            if not path.is_file():
+                raise _not_found("File not found")
+        except _MixError as exc:
+            return self._fail(exc)
+        # Served from disk in chunks (no thumbnail is made: the fake serves the file itself).
+        return web.FileResponse(path, chunk_size=256 * 1024)
+
+    async def _delete_file(self, request: web.Request) -> web.StreamResponse:
+        try:
+            _, path = self._file(request)
+            if path.is_dir():
+                raise _MixError(400, "Cannot delete directory", "bad_request")
+            if not path.exists():
+                raise _not_found("File not found")
+        except _MixError as exc:
+            return self._fail(exc)
+        path.unlink()
+        return web.Response(status=204)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

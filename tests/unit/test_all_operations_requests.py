@@ -64,7 +64,7 @@ class Case:
     method: str
     path: str
     status: int
-    payload: Any
+    payload: Any  # JSON, or bytes sent as they are
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     absent_headers: tuple[str, ...] = ()
@@ -91,6 +91,12 @@ async def mix_download(core: Any, request: Any) -> Any:
         async with result.value as body:
             assert [chunk async for chunk in body]
     return result
+
+
+async def mix_stream(core: Any, request: Any) -> Any:
+    """The first item of an event stream (which ends when the mocked body does)."""
+    items = [item async for item in mix.sessions_stream(core, request)]
+    return items[0]
 
 
 def devin_core() -> BaseCore:
@@ -436,6 +442,16 @@ CASES = [
         None,
     ),
     Case(
+        "mix.stream",
+        mix_core,
+        lambda c: mix_stream(c, {"id": "m 1", "last_event_id": "7"}),
+        "GET",
+        "/stream?sessionId=m%201",
+        200,
+        b'id: 1\nevent: connected\ndata: {"sessionId":"m 1"}\n\n',
+        headers={"Accept": "text/event-stream", "Last-Event-ID": "7"},
+    ),
+    Case(
         "devin.create",
         devin_core,
         lambda c: devin.sessions_create(c, {"prompt": "fix it", "idempotent": True, "tags": ["x"]}),
@@ -655,7 +671,8 @@ def test_every_declared_operation_has_a_row_and_every_row_an_operation() -> None
 async def test_request_is_built_as_the_contract_says(case: Case) -> None:
     url = BASE + case.path
     with aioresponses() as mocked:
-        mocked.add(URL(url, encoded=True), case.method, status=case.status, payload=case.payload)
+        raw = {"body": case.payload} if isinstance(case.payload, bytes) else {"payload": case.payload}
+        mocked.add(URL(url, encoded=True), case.method, status=case.status, **raw)
         async with case.make_core() as core:
             result = await case.call(core)
         assert isinstance(result, Ok), result

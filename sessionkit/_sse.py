@@ -1,0 +1,197 @@
+"""Server-sent events: the WHATWG event-stream parser, and a stream that reconnects within the retry policy.
+
+`SSEParser` follows https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream:
+UTF-8 (bad bytes replaced), one leading BOM dropped, lines ended by CRLF, LF or CR (also split across
+chunks), `:` comments, the `event`, `data` (lines joined with LF), `id` (ignored when it holds NUL)
+and `retry` (ASCII digits only) fields, unknown fields ignored, an event dispatched on a blank line
+only when it has data, and an event cut off by the end of the stream never dispatched.
+
+`event_stream` opens a streamed operation through the pipeline and yields its events. A dropped
+connection (cut short, or silent for longer than `Timeout.attempt`) is opened again after a backoff
+wait from the call's `RetryConfig` on the core's clock, sending the last event id when there is one.
+`max_retries` drops in a row (or waits past `max_total_wait`) end it with the error; a connection
+that brought more than one event (servers often greet with one, as Mix's `connected`) starts the
+count again. The server's `retry:` field is kept on the events but does not set the wait. A stream
+the server ends cleanly ends the iteration. Leaving the iteration (or cancelling it) closes the
+connection.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from ._options import OptionError, resolve_retry
+from ._pipeline import Operation, RequestOptions, execute
+from ._transport import ByteStream
+from .errors import ConnectionError, RequestTimeoutError, ResponseValidationError, SessionkitError
+from .result import Err, Ok, Result
+
+if TYPE_CHECKING:
+    from ._core import BaseCore
+
+__all__ = ["EventTooLargeError", "SSEParser", "ServerSentEvent", "event_stream"]
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@attrs.frozen
+class ServerSentEvent:
+    """One dispatched event. `id` is the stream's last event id when it was dispatched (the
+    WHATWG `lastEventId`, "" for none); `retry` the reconnection time in ms its block gave, if any."""
+
+    event: str
+    data: str
+    id: str = ""
+    retry: int | None = None
+
+
+class EventTooLargeError(Exception):
+    """One event (or one line) grew past the parser's limit."""
+
+
+class SSEParser:
+    """An incremental event-stream parser: `feed(bytes)` returns the events those bytes complete."""
+
+    def __init__(self, max_event_bytes: int | None = None, last_event_id: str = "") -> None:
+        self.last_event_id = last_event_id
+        """The last event ID buffer (kept across events, and across connections by the caller)."""
+        self.retry: int | None = None
+        """The reconnection time (ms) the stream asked for last."""
+        self._limit = max_event_bytes
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._started = False
+        self._line = ""  # a line not ended yet
+        self._skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends nothing
+        self._data: list[str] = []
+        self._size = 0
+        self._event = ""
+        self._block_retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events completed by `chunk`. Raises `EventTooLargeError` past the size limit."""
+        text = self._decoder.decode(chunk)
+        if not self._started and text:
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        if self._skip_lf and text:
+            self._skip_lf = False
+            text = text.removeprefix("\n")
+        events: list[ServerSentEvent] = []
+        start = 0
+        for end in _LINE_END.finditer(text):
+            line = self._line + text[start : end.start()] if self._line else text[start : end.start()]
+            self._line = ""
+            start = end.end()
+            event = self._line_done(line)
+            if event is not None:
+                events.append(event)
+        if start < len(text):
+            self._line += text[start:]
+            self._check_size(len(self._line))
+        elif text.endswith("\r"):
+            self._skip_lf = True
+        return events
+
+    def _check_size(self, extra: int) -> None:
+        if self._limit is not None and self._size + extra > self._limit:
+            raise EventTooLargeError(f"an event is longer than {self._limit} characters")
+
+    def _line_done(self, line: str) -> ServerSentEvent | None:
+        if not line:
+            return self._dispatch()
+        if line[0] == ":":
+            return None
+        name, colon, value = line.partition(":")
+        if colon and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._check_size(len(value) + 1)
+            self._size += len(value) + 1
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\x00" not in value:
+                self.last_event_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = self._block_retry = int(value)
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        data, event, retry = self._data, self._event, self._block_retry
+        self._data, self._size, self._event, self._block_retry = [], 0, "", None
+        if not data:
+            return None
+        return ServerSentEvent(event or "message", "\n".join(data), self.last_event_id, retry)
+
+
+def _resumed(request: Any, field: str, last_event_id: str) -> Any:
+    """`request` asking to resume after `last_event_id` (a mapping or an attrs model)."""
+    if isinstance(request, Mapping):
+        return {**cast("Mapping[str, Any]", request), field: last_event_id}
+    return attrs.evolve(request, **{field: last_event_id})
+
+
+async def event_stream(
+    core: BaseCore,
+    op: Operation[Any, ByteStream],
+    request: Any,
+    options: RequestOptions | None = None,
+    *,
+    resume_field: str = "last_event_id",
+) -> AsyncGenerator[Result[ServerSentEvent, SessionkitError], None]:
+    """The events of `op` (a streamed operation) as `Ok(ServerSentEvent)`; a failure comes once as
+    `Err` and ends it. `resume_field` is the request field sent as `Last-Event-ID` on a reconnect."""
+    cfg = core.config
+    current = request
+    last_id = ""
+    drops, waited = 0, 0.0
+    waits = None
+    while True:
+        opened = await execute(core, op, current, options)
+        if isinstance(opened, Err):
+            yield opened
+            return
+        body: ByteStream = opened.value
+        parser = SSEParser(cfg.max_response_bytes, last_id)
+        failure: SessionkitError | None = None
+        delivered = 0
+        async with body, aclosing(body.__aiter__()) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Err):
+                    failure = chunk.error
+                    break
+                try:
+                    events = parser.feed(chunk.value)
+                except EventTooLargeError as exc:
+                    yield Err(ResponseValidationError(str(exc), field_path="", operation_id=op.id))
+                    return
+                for event in events:
+                    delivered += 1
+                    yield Ok(event)
+        if failure is None:
+            return  # the server ended the stream
+        last_id = parser.last_event_id
+        try:
+            retry = resolve_retry(options.retries if options else None, cfg.retry)
+        except OptionError:  # unreachable: the open above already refused bad options
+            retry = cfg.retry
+        if delivered > 1 or waits is None:  # one that went past its greeting starts the count again
+            drops, waited, waits = 0, 0.0, retry.waits()
+        drops += 1
+        wait = next(waits)
+        worth_it = isinstance(failure, ConnectionError) or (
+            isinstance(failure, RequestTimeoutError) and failure.deadline == "attempt"
+        )
+        if not worth_it or drops > retry.max_retries or waited + wait > retry.max_total_wait or core.closed_by_caller:
+            yield Err(failure)
+            return
+        waited += wait
+        await cfg.clock.sleep(wait)
+        current = _resumed(request, resume_field, last_id) if last_id else request
