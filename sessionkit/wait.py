@@ -10,7 +10,8 @@ Polls at `interval`, growing by `backoff` up to `max_interval`, with jitter so t
 poll in step. Returns the first `Ok` whose value satisfies `done`; the first `Err` from the poll
 itself (the poll's own retry policy has already run); or `Err(WaitTimeoutError)` naming the last
 state seen when `timeout` seconds pass. It never sleeps past the deadline. Time and sleep come from
-`clock` (for tests: `sessionkit.testing.FakeClock`).
+`clock` (for tests: `sessionkit.testing.FakeClock`). A bad timing argument is
+`Err(InvalidRequestError)`, like any other bad input.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from ._clock import SYSTEM_CLOCK, Clock
-from .errors import RequestTimeoutError, SessionkitError
+from .errors import InvalidRequestError, RequestTimeoutError, SessionkitError
 from .result import Err, Result
 
 __all__ = ["WaitTimeoutError", "wait_until"]
@@ -39,9 +40,10 @@ class WaitTimeoutError(RequestTimeoutError, Generic[T]):
         self.polls = polls
 
 
-def _check(name: str, value: float, minimum: float = 0.0) -> None:
+def _problem(name: str, value: float, minimum: float = 0.0) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (minimum < value < float("inf")):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"{name} must be a finite number of seconds > {minimum:g}, got {value!r}")
+        return f"{name} must be a finite number > {minimum:g}, got {value!r}"
+    return None
 
 
 async def wait_until(
@@ -56,12 +58,18 @@ async def wait_until(
     clock: Clock | None = None,
     describe: Callable[[T], str] = repr,
     operation_id: str = "",
-) -> Result[T, E | WaitTimeoutError[T]]:
-    """Poll until `done(value)`; see the module docstring. Bad timing arguments raise `ValueError`."""
-    _check("timeout", timeout)
-    _check("interval", interval)
-    _check("max_interval", max_interval)
-    _check("backoff", backoff, 1.0 - 1e-9)
+) -> Result[T, E | WaitTimeoutError[T] | InvalidRequestError]:
+    """Poll until `done(value)`; see the module docstring. Bad timing arguments are
+    `Err(InvalidRequestError)` naming the argument, and nothing is polled."""
+    for name, value, minimum in (
+        ("timeout", timeout, 0.0),
+        ("interval", interval, 0.0),
+        ("max_interval", max_interval, 0.0),
+        ("backoff", backoff, 1.0 - 1e-9),
+    ):
+        problem = _problem(name, value, minimum)
+        if problem is not None:
+            return Err(InvalidRequestError(problem, field_path=name, operation_id=operation_id))
     clock = clock or SYSTEM_CLOCK
     started = clock.monotonic()
     deadline = started + timeout

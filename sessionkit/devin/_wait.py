@@ -9,7 +9,7 @@ from typing import TypeVar
 from .._clock import Clock
 from ..errors import InvalidRequestError, SessionkitError
 from ..result import Err, Result
-from ..wait import _check, wait_until  # pyright: ignore[reportPrivateUsage]
+from ..wait import wait_until
 
 __all__ = ["wait_for_state"]
 
@@ -45,12 +45,6 @@ async def wait_for_state(
         problem = ("until", "name at least one state")
     elif unknown:
         problem = ("until", f"unknown state(s) {unknown}; known: {sorted(_names(known))}")
-    else:
-        try:
-            _check("timeout", timeout)
-            _check("interval", interval)
-        except ValueError as exc:
-            problem = (str(exc).split(" ", 1)[0], str(exc))
     if problem is not None:
         return Err(InvalidRequestError(problem[1], field_path=problem[0], operation_id=operation_id))
 

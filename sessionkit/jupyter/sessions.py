@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from .._pipeline import Operation, RequestOptions
 from .._registry import collect, waits_on
-from ..errors import InvalidRequestError, SessionkitError
-from ..result import Err, Result
+from ..errors import SessionkitError
+from ..result import Result
 from ..wait import wait_until
 from ._core import JupyterCore
 from .models import (
@@ -189,20 +189,16 @@ async def sessions_wait_ready(
         state = _execution_state(session)
         return state is not None and state not in _STARTING
 
-    try:
-        return await wait_until(
-            lambda: sessions_get(core, request, options=options),
-            started,
-            timeout=timeout,
-            interval=interval,
-            max_interval=max(interval, 5.0),
-            clock=core.config.clock,
-            describe=lambda session: f"execution_state={_execution_state(session)}",
-            operation_id=GET_SESSION.id,
-        )
-    except ValueError as exc:  # wait_until refuses bad timings before its first poll
-        reason = str(exc)
-        return Err(InvalidRequestError(reason, field_path=reason.split(" ", 1)[0], operation_id=GET_SESSION.id))
+    return await wait_until(
+        lambda: sessions_get(core, request, options=options),
+        started,
+        timeout=timeout,
+        interval=interval,
+        max_interval=5.0,  # a longer interval is kept for the first pause, then polls slow to 5 s
+        clock=core.config.clock,
+        describe=lambda session: f"execution_state={_execution_state(session)}",
+        operation_id=GET_SESSION.id,
+    )
 
 
 async def kernelspecs_list(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sessionkit import Err, NotFoundError, Ok, Result
+from sessionkit import Err, InvalidRequestError, NotFoundError, Ok, Result
 from sessionkit.testing import FakeClock
 from sessionkit.wait import WaitTimeoutError, wait_until
 
@@ -67,8 +67,11 @@ async def test_an_error_from_the_poll_ends_the_wait_at_once() -> None:
     assert clock.sleeps == []
 
 
-@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True])
-async def test_bad_timing_arguments_raise_value_error(bad: Any) -> None:
-    _, poll = states("x")
-    with pytest.raises(ValueError, match="timeout"):
-        await wait_until(poll, lambda s: True, timeout=bad)
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True, "5"])
+async def test_bad_timing_arguments_are_an_invalid_request_and_nothing_is_polled(bad: Any) -> None:
+    calls, poll = states("x")
+    result = await wait_until(poll, lambda s: True, timeout=bad)
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidRequestError)
+    assert result.error.field_path == "timeout"
+    assert calls == []
