@@ -135,6 +135,9 @@ class LocalRateLimiter:
         return f"LocalRateLimiter(rate={self.rate!r}, burst={self.burst!r})"
 
 
+_SHARED_SLACK = 0.02  # seconds of the rate a shared limiter's default burst holds
+
+
 def _redis_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisError
 
@@ -149,6 +152,10 @@ class RedisRateLimiter:
     waiter at a time asks Redis (the others queue in order), so Redis sees at most one request per
     process per start. Times come from the caller's wall clock: hosts sharing a key need NTP.
 
+    `burst` defaults to 20 ms of the rate (at least 1): a waiter wakes and reaches Redis a
+    millisecond or two after its slot, and with no slack that time is lost at every start (at
+    200/s, four processes reached 0.85 of the rate with `burst=1` and 0.96 with the default).
+
     If Redis cannot be reached (connect and command each bounded by `timeout` seconds, no client
     retries), the call does not hang: with `fallback` (say `LocalRateLimiter(rate / processes)`) the
     attempt waits on it instead and a warning is logged once per outage; without it the call ends in
@@ -161,12 +168,14 @@ class RedisRateLimiter:
         url: str,
         rate: float,
         *,
-        burst: int = 1,
+        burst: int | None = None,
         key: str = "sessionkit:ratelimit",
         timeout: float = 1.0,
         fallback: RateLimiter | None = None,
         retry_interval: float = 5.0,
     ) -> None:
+        _check_rate(rate, 1)
+        burst = max(1, math.ceil(rate * _SHARED_SLACK)) if burst is None else burst
         _check_rate(rate, burst)
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
