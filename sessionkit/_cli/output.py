@@ -87,11 +87,16 @@ def print_result(result: Result[Any, SessionkitError]) -> int:
 _BREAKS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
+def ndjson_line(value: Any) -> str:
+    """`value` as JSON on exactly one line, whatever line breaks its strings hold."""
+    line = dumps(value)
+    return line if line.isascii() else line.translate(_BREAKS)
+
+
 def batch_line(index: int, result: Result[Any, Exception]) -> str:
     """One NDJSON line of batch output: `{"index", "ok"}` or `{"index", "error"}`."""
     match result:
         case Ok(value):
-            line = dumps({"index": index, "ok": unstructure(value)})
+            return ndjson_line({"index": index, "ok": unstructure(value)})
         case Err(error):
-            line = dumps({"index": index, "error": error_json(error)})
-    return line if line.isascii() else line.translate(_BREAKS)
+            return ndjson_line({"index": index, "error": error_json(error)})

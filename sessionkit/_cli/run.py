@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sys
+from contextlib import aclosing
 from typing import Any
 
+from .._transport import ByteStream
 from ..errors import SessionkitError
-from ..result import Err, Result
+from ..result import Err, Ok, Result
 from .batchrun import rate_limiter, run_batch
-from .output import EXIT_OK, UsageError, dumps, print_error, print_result
+from .output import EXIT_OK, UsageError, dumps, ndjson_line, print_error, print_result
 from .request import build_request, read_body
 from .table import Op, Service
 
@@ -52,7 +55,12 @@ async def run_operation(ns: argparse.Namespace) -> int:
             return print_result(await fn(core, request, **extra))
         if getattr(ns, "all", False) and op.every_page is not None:
             return await _run_all(op.every_page, core, request)
-        return print_result(await fn(core, request))
+        if op.streams:
+            return await _run_stream(fn, core, request)
+        result: Result[Any, SessionkitError] = await fn(core, request)
+        if isinstance(result, Ok) and isinstance(result.value, ByteStream):
+            return await _write_body(result.value)
+        return print_result(result)
 
 
 async def _run_all(list_all: Any, core: Any, request: Any) -> int:
@@ -64,4 +72,29 @@ async def _run_all(list_all: Any, core: Any, request: Any) -> int:
             return print_error(result.error)
         items.append(result.value)
     print(dumps(items, indent=2))
+    return EXIT_OK
+
+
+async def _run_stream(stream: Any, core: Any, request: Any) -> int:
+    """Each item on its own NDJSON line as it comes, until the stream ends, fails or is interrupted
+    (Ctrl-C cancels the read, which closes the connection)."""
+    async with aclosing(stream(core, request)) as items:
+        async for item in items:
+            result: Result[Any, SessionkitError] = item
+            if isinstance(result, Err):
+                return print_error(result.error)
+            print(ndjson_line(result.value), flush=True)
+    return EXIT_OK
+
+
+async def _write_body(body: ByteStream) -> int:
+    """A streamed body (a downloaded file) copied to stdout as bytes, chunk by chunk."""
+    out = sys.stdout.buffer
+    async with body:
+        async for chunk in body:
+            if isinstance(chunk, Err):
+                out.flush()
+                return print_error(chunk.error)
+            out.write(chunk.value)
+    out.flush()
     return EXIT_OK

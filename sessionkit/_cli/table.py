@@ -45,6 +45,7 @@ class Op:
     idempotency: Literal["key", "field"] | None = None
     waits: bool = False  # `fn` is a waiter: `(core, request, *, timeout, [until])`
     takes_until: bool = False
+    streams: bool = False  # `fn` is an async iterator of results: each is printed as it comes
 
     @classmethod
     def of(cls, entry: Registered) -> Op:
@@ -60,6 +61,7 @@ class Op:
             every_page=entry.every_page,
             default_body=DEFAULT_BODIES.get(entry.operation.id),
             idempotency=entry.idempotency,
+            streams=entry.streams,
         )
 
 
