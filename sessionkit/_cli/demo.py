@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from functools import partial
 from typing import Any
 
@@ -156,7 +156,7 @@ async def orq_tour(s: Section, core: orq.OrqCore) -> None:
 
 
 async def mix_tour(s: Section, core: mix.MixCore, fake: FakeMix) -> None:
-    """Create a session, fork it after its first message, and clean up."""
+    """Mix 0.10.1: create a session, fork it after its first message (servers up to 0.10.1), clean up."""
     source = s.value(await mix.sessions_create(core, {"title": "tour"}), "create")
     if source is None:
         return
@@ -173,6 +173,42 @@ async def mix_tour(s: Section, core: mix.MixCore, fake: FakeMix) -> None:
     listed = s.value(await mix.sessions_list(core), "list") or []
     s.expect([x.id for x in listed] == [source.id], f"list returned {len(listed)} sessions")
     s.value(await mix.sessions_delete(core, {"id": source.id}), "delete")
+
+
+async def mix_current_tour(s: Section, core: mix.MixCore) -> None:
+    """Mix 0.11.4: a session with a browser, a message answered on the event stream, a file up and down."""
+    create: mix.CreateSessionRequestParams = {"title": "tour 0.11", "browser_mode": "local-browser-service"}
+    session = s.value(await mix.sessions_create(core, create), "create")
+    if session is None:
+        return
+    # Open the stream first: the server answers the message (202) before its agent runs, and an
+    # event sent while no stream is open is lost.
+    answer, kinds = "", list[str]()
+    async with aclosing(mix.sessions_stream(core, {"id": session.id})) as events:
+        async for item in events:
+            if isinstance(item, Err):
+                s.expect(False, f"stream: {item.error.message}")
+                break
+            event = item.value
+            kinds.append(event.event)
+            if isinstance(event, mix.ConnectedEvent):
+                s.value(await mix.sessions_messages_send(core, {"id": session.id, "text": "hello"}), "send")
+            elif isinstance(event, mix.CompleteEvent):
+                answer = event.content or ""
+                break
+    s.expect(answer == "You said: hello", f"the turn ended with {answer!r}")
+    pieces = kinds.count("content")
+    s.note(f"message answered on the stream: {len(kinds)} events ({pieces} content pieces), {answer!r}")
+    data = b"notes of the tour\n" * 64
+    upload: mix.UploadFileRequestParams = {"id": session.id, "file": mix.Upload(data, filename="notes.txt")}
+    stored = s.value(await mix.sessions_files_upload(core, upload), "upload")
+    download = s.value(await mix.sessions_files_download(core, {"id": session.id, "filename": "notes.txt"}), "download")
+    if stored is not None and download is not None:
+        async with download as body:
+            back = b"".join([chunk.unwrap_or(b"") async for chunk in body])
+        s.expect(back == data, "the downloaded file differs from the upload")
+        s.note(f"{stored.name}: {stored.size} bytes uploaded (multipart) and streamed back intact")
+    s.value(await mix.sessions_delete(core, {"id": session.id}), "delete")
 
 
 async def devin_tour(s: Section, core: devin.DevinCore) -> None:
@@ -215,6 +251,7 @@ async def tour(real_jupyter: bool) -> Tour | None:
             jupyter_url, token = fake_jupyter.url, fake_jupyter.token
         fake_orq = await stack.enter_async_context(FakeOrq(api_key="demo-orq-key"))
         fake_mix = await stack.enter_async_context(FakeMix())
+        fake_mix_current = await stack.enter_async_context(FakeMix(version="0.11.4"))
         fake_devin = await stack.enter_async_context(FakeDevin(api_key="demo-devin-key"))
         fake_log10 = await stack.enter_async_context(FakeLog10(token="demo-log10-token"))
 
@@ -229,6 +266,9 @@ async def tour(real_jupyter: bool) -> Tour | None:
         with t.section("mix") as s:
             async with mix.MixCore(server_url=fake_mix.url, **CONFIG) as core:
                 await mix_tour(s, core, fake_mix)
+        with t.section("mix 0.11 (stream, files)") as s:
+            async with mix.MixCore(server_url=fake_mix_current.url, **CONFIG) as core:
+                await mix_current_tour(s, core)
         with t.section("devin") as s:
             async with devin.DevinCore(api_key="demo-devin-key", server_url=fake_devin.url, **CONFIG) as core:
                 await devin_tour(s, core)

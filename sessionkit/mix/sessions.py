@@ -8,7 +8,7 @@ responses become `RESTResponseError` or `MixDefaultError` subclasses (see `sessi
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
 
@@ -477,7 +477,7 @@ async def sessions_stream(
     request: StreamEventsRequest | StreamEventsRequestParams,
     *,
     options: RequestOptions | None = None,
-) -> AsyncIterator[Result[StreamEvent, SessionkitError]]:
+) -> AsyncGenerator[Result[StreamEvent, SessionkitError], None]:
     """The session's events as they come, reconnecting after a drop (nothing sent meanwhile is replayed).
 
     Use it as `async with aclosing(sessions_stream(core, {"id": id})) as events:`; leaving the
