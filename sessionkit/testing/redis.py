@@ -15,7 +15,7 @@ import subprocess
 import time
 from types import TracebackType
 
-__all__ = ["RedisServer", "redis_server_binary"]
+__all__ = ["RedisServer", "free_port", "redis_server_binary"]
 
 
 def redis_server_binary() -> str:
@@ -28,7 +28,8 @@ def redis_server_binary() -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listened on a moment ago (for a server, or for a refused connection)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -59,7 +60,7 @@ class RedisServer:
         """Start it and wait until it answers PING; `RuntimeError` if it exits or stays silent."""
         if self._proc is not None:
             return self
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         proc = subprocess.Popen([*args, "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._proc = proc

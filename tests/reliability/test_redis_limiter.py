@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import sys
 import time
 import uuid
@@ -24,16 +23,10 @@ from sessionkit.orq import OrqCore, sessions_get
 from sessionkit.ratelimit import LocalRateLimiter, RedisRateLimiter
 from sessionkit.result import Err
 from sessionkit.testing import FakeClock, FakeOrq
-from sessionkit.testing.redis import RedisServer
+from sessionkit.testing.redis import RedisServer, free_port
 
 KEY = "fake-orq-key"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _started(server: RedisServer) -> RedisServer:
@@ -117,7 +110,7 @@ async def test_a_core_paces_every_call_and_refuses_one_past_its_deadline(
 async def test_unreachable_redis_fails_the_call_with_a_connection_error_that_hides_the_password(
     limiters: list[RedisRateLimiter],
 ) -> None:
-    url = f"redis://:s3cret-redis-pass@127.0.0.1:{_free_port()}/0"  # nothing listens there
+    url = f"redis://:s3cret-redis-pass@127.0.0.1:{free_port()}/0"  # nothing listens there
     limiter = RedisRateLimiter(url, 10.0, key=_key(), timeout=0.5)
     limiters.append(limiter)
     assert "s3cret" not in repr(limiter)
@@ -161,7 +154,7 @@ async def test_fallback_to_a_local_limiter_warns_once_per_outage_and_retries_red
 ) -> None:
     caplog.set_level(logging.WARNING, logger="sessionkit")
     clock = FakeClock()
-    url = f"redis://127.0.0.1:{_free_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     limiter = RedisRateLimiter(url, 10.0, key=_key(), timeout=0.5, fallback=LocalRateLimiter(0.5), retry_interval=30.0)
     limiters.append(limiter)
     assert await limiter.acquire(clock, None) is None  # Redis down: the local limiter let it start

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from sessionkit.testing import FakeJupyter
+from sessionkit.testing.redis import free_port
 from tests._support.fake_fixtures import JUPYTER_TOKEN
 from tests.cli._run import sessionkit
 
@@ -41,9 +41,7 @@ async def test_adaptive_batch_gets_every_line_through_a_rate_limited_server() ->
 
 
 async def test_an_unreachable_redis_fails_each_line_with_a_connection_error_and_no_password() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the test sends: nothing listens there
+    port = free_port()  # nothing listens there
     async with FakeJupyter(token=JUPYTER_TOKEN) as fake:
         redis_url = f"redis://:s3cret-redis-pass@127.0.0.1:{port}/0"
         args = ["jupyter", "sessions", "create", "--batch", "--rate", "5", "--redis-url", redis_url, *_conn(fake)]
