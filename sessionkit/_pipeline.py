@@ -114,6 +114,7 @@ class Operation(Generic[Req, Resp]):
     path_params: tuple[str, ...] = attrs.field(init=False)
     _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)
     _wire: Mapping[str, str] = attrs.field(init=False, repr=False)
+    streams: bool = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
@@ -124,15 +125,12 @@ class Operation(Generic[Req, Resp]):
         if unknown and self.request is not None:
             raise ValueError(f"{self.id}: {unknown} are not fields of {self.request.__name__}")
         object.__setattr__(self, "_wire", wire)
+        # Whether the success body is handed to the caller open (`response=ByteStream`).
+        object.__setattr__(self, "streams", self.response is ByteStream)
 
     def wire(self, name: str) -> str:
         """The JSON name of the request field `name`."""
         return self._wire.get(name, name)
-
-    @property
-    def streams(self) -> bool:
-        """Whether the success body is handed to the caller open (`response=ByteStream`)."""
-        return self.response is ByteStream
 
     def is_retry_safe(self, model: Any) -> bool:
         if self.retry_safe is None:
@@ -260,18 +258,31 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     return _Prepared(model, path, query, headers, body)
 
 
-@attrs.frozen
 class _Plan:
-    """A validated call: what to send, and the policy it runs under."""
+    """A validated call: what to send, and the policy it runs under (a plain slotted class, built
+    once per call)."""
 
-    model: Any
-    url: str
-    headers: Mapping[str, str]
-    body: bytes | Body | None
-    retry: RetryConfig
-    timeout: Timeout
-    secrets: Secrets
-    retry_safe: bool
+    __slots__ = ("body", "headers", "model", "op", "retry", "secrets", "timeout", "url")
+
+    def __init__(
+        self,
+        op: Operation[Any, Any],
+        model: Any,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | Body | None,
+        retry: RetryConfig,
+        timeout: Timeout,
+        secrets: Secrets,
+    ) -> None:
+        self.op, self.model, self.url, self.headers, self.body = op, model, url, headers, body
+        self.retry, self.timeout, self.secrets = retry, timeout, secrets
+
+    def retry_safe(self) -> bool:
+        """Whether repeating the request cannot do harm; asked only once a call has failed."""
+        if isinstance(self.body, Body) and not self.body.replayable:
+            return False  # its source is read as it is sent: a second attempt would send a different body
+        return self.op.is_retry_safe(self.model) or any(k.lower() == "idempotency-key" for k in self.headers)
 
 
 def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: RequestOptions | None) -> _Plan:
@@ -309,10 +320,7 @@ def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reque
             raise _Invalid(str(exc), exc.field_path) from None
         headers = {**headers, **prepared.headers}
     url = base_url + cfg.path_prefix + prepared.path + ("?" + prepared.query if prepared.query else "")
-    safe = op.is_retry_safe(prepared.model) or any(k.lower() == "idempotency-key" for k in headers)
-    if isinstance(prepared.body, Body) and not prepared.body.replayable:
-        safe = False  # its source is read as it is sent: a second attempt would send a different body
-    return _Plan(prepared.model, url, headers, prepared.body, retry, timeout, secrets, safe)
+    return _Plan(op, prepared.model, url, headers, prepared.body, retry, timeout, secrets)
 
 
 def _parse_json(raw: bytes | str) -> Any:
@@ -457,7 +465,7 @@ def _next_wait(
 ) -> float | None:
     """Stage 5: how long to wait before the next attempt, or None to stop here."""
     retry = plan.retry
-    if call.attempts > retry.max_retries or not plan.retry_safe:
+    if call.attempts > retry.max_retries or not plan.retry_safe():
         return None
     if retry_after is not None and retry_after > retry.max_retry_after:
         return None
@@ -512,7 +520,7 @@ async def execute(
     clock, hooks, secrets, limiter = cfg.clock, cfg.hooks, plan.secrets, cfg.limiter
     timeout = plan.timeout
     deadline = call.started + timeout.total if timeout.total is not None else None
-    waits = plan.retry.waits()
+    waits: Iterator[float] | None = None  # the backoff schedule, built only once a call has failed
     waited = 0.0
     debug = logger.isEnabledFor(logging.DEBUG)
     while True:
@@ -615,6 +623,8 @@ async def execute(
 
         if not _retryable(failure, error, status, plan.retry) or core.closed_by_caller:
             return await _fail(call, error)
+        if waits is None:
+            waits = plan.retry.waits()
         wait = _next_wait(plan, call, waits, waited, retry_after, deadline)
         if wait is None:
             return await _fail(call, error)

@@ -53,21 +53,41 @@ class Raw:
         return self.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
 
 
-@attrs.frozen
 class Attempt:
-    """What one attempt sends, and the limits it runs under."""
+    """What one attempt sends, and the limits it runs under. A plain slotted class: one is built for
+    every attempt, and a frozen attrs class would cost a `object.__setattr__` per field."""
 
-    method: str
-    url: str  # already percent-encoded
-    headers: Mapping[str, str]
-    body: bytes | Body | None
-    connect: float | None
-    deadline: float | None  # on `clock`; covers every redirect hop of the attempt
-    clock: Clock
-    max_bytes: int
-    secret_names: frozenset[str]
-    proxies: Proxies
-    open_statuses: tuple[int, ...] = ()  # statuses whose body is left unread, for the caller to stream
+    __slots__ = (
+        "body",
+        "clock",
+        "connect",
+        "deadline",
+        "headers",
+        "max_bytes",
+        "method",
+        "open_statuses",
+        "proxies",
+        "secret_names",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,  # already percent-encoded
+        headers: Mapping[str, str],
+        body: bytes | Body | None,
+        connect: float | None,
+        deadline: float | None,  # on `clock`; covers every redirect hop of the attempt
+        clock: Clock,
+        max_bytes: int,
+        secret_names: frozenset[str],
+        proxies: Proxies,
+        open_statuses: tuple[int, ...] = (),  # statuses whose body is left unread, for the caller to stream
+    ) -> None:
+        self.method, self.url, self.headers, self.body = method, url, headers, body
+        self.connect, self.deadline, self.clock, self.max_bytes = connect, deadline, clock, max_bytes
+        self.secret_names, self.proxies, self.open_statuses = secret_names, proxies, open_statuses
 
 
 @functools.lru_cache(maxsize=64)
@@ -87,7 +107,7 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
     """Send `attempt`, following redirects by hand: secrets never cross to another origin, a body is
     never re-sent to one, and every hop shares the attempt's one deadline."""
     method, body = attempt.method, attempt.body
-    headers: dict[str, str] = dict(attempt.headers)
+    headers: Mapping[str, str] = attempt.headers  # replaced, never changed, when a redirect drops some
     url = URL(attempt.url, encoded=True)
     timeout = first_timeout
     for hop in range(MAX_REDIRECTS + 1):
