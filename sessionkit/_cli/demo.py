@@ -33,7 +33,8 @@ from sessionkit import (
     orq,
 )
 from sessionkit.batch import BatchProgress, batch
-from sessionkit.testing import FakeDevin, FakeJupyter, FakeLog10, FakeMix, FakeOrq, Fault
+from sessionkit.devin import v3 as devin_v3
+from sessionkit.testing import FakeDevin, FakeDevinV3, FakeJupyter, FakeLog10, FakeMix, FakeOrq, Fault
 from sessionkit.testing.real_jupyter import RealJupyterServer
 
 from .output import EXIT_API, EXIT_OK, EXIT_USAGE
@@ -49,8 +50,8 @@ RETRIES = RetryConfig(max_retries=3, initial_wait=0.05, max_wait=0.2)
 CONFIG: dict[str, Any] = {"retries": RETRIES, "timeout": Timeout(attempt=10.0, total=30.0)}
 
 
-async def jupyter_tour(s: Section, core: jupyter.JupyterCore) -> None:
-    """Create 500 sessions in one batch, list them, rename one, and meet a typed 404."""
+async def jupyter_tour(s: Section, core: jupyter.JupyterCore, *, real: bool = False) -> None:
+    """Create 500 sessions in one batch, list them, rename one, look at kernels, meet a typed 404."""
     # The first session starts a kernel; the batch binds its sessions to that same kernel, which
     # keeps a real server from starting 500 kernel processes.
     first = s.value(
@@ -87,6 +88,17 @@ async def jupyter_tour(s: Section, core: jupyter.JupyterCore) -> None:
         )
         again = s.value(await jupyter.sessions_get(core, {"session": one.id}), "get")
         s.expect(renamed is not None and again is not None and again.name == "renamed", "the rename did not stick")
+
+    specs = s.value(await jupyter.kernelspecs_list(core), "kernelspecs")
+    if specs is not None:
+        s.note(f"kernelspecs: {sorted(specs.kernelspecs)} (default {specs.default!r})")
+    s.value(await jupyter.kernels_interrupt(core, {"kernel_id": first.kernel.id}), "interrupt")
+    if not real:  # a real server says "starting" until a client attaches to the kernel's channels
+        ready = s.value(
+            await jupyter.sessions_wait_ready(core, {"session": first.id}, timeout=10, interval=0.05), "wait_ready"
+        )
+        state = ready.kernel.execution_state if ready is not None and ready.kernel is not None else None
+        s.note(f"waited for the shared kernel to leave 'starting': now {state!r}")
 
     # A typed error: the missing session comes back as a value, and `match` picks it apart.
     missing = str(uuid.uuid4())
@@ -212,11 +224,29 @@ async def mix_current_tour(s: Section, core: mix.MixCore) -> None:
 
 
 async def devin_tour(s: Section, core: devin.DevinCore) -> None:
+    """v1: start a session, send it a message, list every session page by page."""
     created = s.value(await devin.sessions_create(core, {"prompt": "Summarise the README", "tags": ["tour"]}), "create")
-    if created is not None:
-        details = s.value(await devin.sessions_get(core, {"session_id": created.session_id}), "get")
-        if details is not None:
-            s.note(f"session {created.session_id} is {details.status!r}")
+    if created is None:
+        return
+    details = s.value(await devin.sessions_get(core, {"session_id": created.session_id}), "get")
+    if details is not None:
+        s.note(f"v1 session {created.session_id} is {details.status!r}")
+    s.value(await devin.sessions_send_message(core, {"session_id": created.session_id, "message": "Go on"}), "message")
+    every = [r async for r in devin.sessions_list_all(core, {"limit": 2})]
+    s.expect(all(isinstance(r, Ok) for r in every), f"list_all gave {[r for r in every if isinstance(r, Err)]}")
+    s.note(f"v1 list_all: {len(every)} session(s) read two per page")
+
+
+async def devin_v3_tour(s: Section, core: devin_v3.DevinCore) -> None:
+    """v3: start a session, then wait until it needs input (the fake moves it on as it is read)."""
+    created = s.value(await devin_v3.sessions_create(core, {"prompt": "Fix the flaky test"}), "create")
+    if created is None:
+        return
+    waited = s.value(
+        await devin_v3.sessions_wait(core, {"devin_id": created.session_id}, timeout=10, interval=0.05), "wait"
+    )
+    if waited is not None:
+        s.note(f"v3 session waited on until {waited.state!r}")
 
 
 async def log10_tour(s: Section, core: log10.Log10Core) -> None:
@@ -247,17 +277,18 @@ async def tour(real_jupyter: bool) -> Tour | None:
                 return None
             jupyter_url, token = server.url, server.token
         else:
-            fake_jupyter = await stack.enter_async_context(FakeJupyter(token="demo-token"))
+            fake_jupyter = await stack.enter_async_context(FakeJupyter(token="demo-token", kernel_ready_after_polls=2))
             jupyter_url, token = fake_jupyter.url, fake_jupyter.token
         fake_orq = await stack.enter_async_context(FakeOrq(api_key="demo-orq-key"))
         fake_mix = await stack.enter_async_context(FakeMix())
         fake_mix_current = await stack.enter_async_context(FakeMix(version="0.11.4"))
         fake_devin = await stack.enter_async_context(FakeDevin(api_key="demo-devin-key"))
+        fake_devin_v3 = await stack.enter_async_context(FakeDevinV3(api_key="cog_demo-key", gets_per_step=2))
         fake_log10 = await stack.enter_async_context(FakeLog10(token="demo-log10-token"))
 
         with t.section("jupyter (real)" if real_jupyter else "jupyter") as s:
             async with jupyter.JupyterCore(server_url=jupyter_url, token=token, **CONFIG) as core:
-                await jupyter_tour(s, core)
+                await jupyter_tour(s, core, real=real_jupyter)
         async with orq.OrqCore(api_key="demo-orq-key", server_url=fake_orq.url, **CONFIG) as orq_core:
             with t.section("orq") as s:
                 await orq_tour(s, orq_core)
@@ -272,6 +303,10 @@ async def tour(real_jupyter: bool) -> Tour | None:
         with t.section("devin") as s:
             async with devin.DevinCore(api_key="demo-devin-key", server_url=fake_devin.url, **CONFIG) as core:
                 await devin_tour(s, core)
+        with t.section("devin v3 (wait)") as s:
+            v3 = devin_v3.DevinCore("cog_demo-key", "org-fake", server_url=fake_devin_v3.url, **CONFIG)
+            async with v3 as core:
+                await devin_v3_tour(s, core)
         with t.section("log10") as s:
             async with log10.Log10Core(token="demo-log10-token", server_url=fake_log10.url, **CONFIG) as core:
                 await log10_tour(s, core)
