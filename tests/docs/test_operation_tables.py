@@ -42,3 +42,13 @@ def test_every_service_page_has_its_generated_operations_table() -> None:
         for entry in importlib.import_module(f"sessionkit.{name}").OPERATIONS:
             assert f"`{entry.function.__name__}`" in rendered, (name, entry.operation.id)
             assert entry.summary, f"{entry.function.__name__} has no docstring summary for the table"
+
+
+def test_the_readme_lists_every_function_of_every_registry() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    packages = [*_services(), "devin.v3"]
+    for name in packages:
+        for entry in importlib.import_module(f"sessionkit.{name}").OPERATIONS:
+            for fn in (entry.function, entry.every_page, entry.waiter):
+                if fn is not None:
+                    assert f"`{fn.__name__}`" in readme, f"README.md does not list {name}.{fn.__name__}"
