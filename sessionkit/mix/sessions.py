@@ -18,7 +18,7 @@ from .._pipeline import Operation, RequestOptions, execute
 from .._registry import collect, streams
 from .._sse import event_stream
 from .._transport import ByteStream
-from ..errors import SessionkitError
+from ..errors import InvalidRequestError, SessionkitError
 from ..result import Err, Ok, Result
 from ._core import MixCore
 from .events import StreamEvent, decode_event
@@ -454,6 +454,9 @@ async def sessions_files_download(
     `max_bytes` (default 1 GiB; None for no cap) bounds the body, not the core's
     `max_response_bytes`: the body is never held in memory.
     """
+    if to is not None and not isinstance(to, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance]
+        reason = f"must be a path (str or os.PathLike), got {type(to).__name__}"
+        return Err(InvalidRequestError(reason, field_path="to", operation_id=DOWNLOAD_FILE.id))
     opened = await execute(core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
     if to is None or isinstance(opened, Err):
         return opened

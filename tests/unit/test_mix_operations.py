@@ -385,6 +385,15 @@ async def test_a_gzipped_download_is_inflated_and_capped_after_inflating(http: a
     assert capped.value.closed
 
 
+async def test_a_destination_that_is_no_path_is_refused(http: aioresponses) -> None:
+    async with MixCore() as core:
+        result = await sessions_files_download(core, {"id": "s-1", "filename": "f"}, to=3)  # pyright: ignore[reportArgumentType]
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidRequestError)
+    assert result.error.field_path == "to"
+    assert not http.requests
+
+
 @pytest.mark.parametrize("max_bytes", [0, -1, True, 1.5])
 async def test_a_bad_cap_is_refused(http: aioresponses, max_bytes: Any) -> None:
     async with MixCore() as core:
