@@ -341,9 +341,7 @@ class ForkSessionRequest:
     """
 
     id: str
-    message_index: int | None = wire(
-        "messageIndex", default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
-    )
+    message_index: int | None = wire("messageIndex", default=None)
     title: str | None = None
 
 
@@ -369,7 +367,7 @@ class SendMessageRequest:
     text: str | None = None
     plan_mode: bool | None = None
     thinking_level: ThinkingLevel | None = None
-    max_steps: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.ge(1)))
+    max_steps: int | None = None
     content: str | None = None
 
 
@@ -418,13 +416,8 @@ class DownloadFileRequest:
 
     id: str
     filename: str
-    thumb: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"\d+|w\d+|h\d+"))
-    )
-    time: float | None = attrs.field(
-        default=None,
-        validator=attrs.validators.optional([attrs.validators.ge(0), attrs.validators.le(86400)]),
-    )
+    thumb: str | None = None
+    time: float | None = None
 
 
 @attrs.define(kw_only=True)

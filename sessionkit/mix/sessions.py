@@ -8,6 +8,7 @@ responses become `RESTResponseError` or `MixDefaultError` subclasses (see `sessi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
@@ -16,6 +17,7 @@ import attrs
 
 from .._pipeline import Operation, RequestOptions, execute
 from .._registry import collect, streams
+from .._rules import at_least, between, fields
 from .._sse import event_stream
 from .._transport import ByteStream
 from ..errors import InvalidRequestError, SessionkitError
@@ -137,10 +139,20 @@ def _accepted(body: Any) -> Any:
     return message
 
 
-def _one_text(request: SendMessageRequest) -> tuple[str, str] | None:
+_THUMB = re.compile(r"\d+|w\d+|h\d+")
+
+
+def _thumb(value: str) -> str | None:
+    return None if _THUMB.fullmatch(value) else f"must be a size: '100', 'w100' or 'h100', got {value!r}"
+
+
+_send_fields = fields(max_steps=at_least(1))
+
+
+def _send_rules(request: SendMessageRequest) -> tuple[str, str] | None:
     if (request.text is None) == (request.content is None):
         return "$.text", "give `text` (servers 0.10+), or `content` for a 0.1.1 server: one of them"
-    return None
+    return _send_fields(request)
 
 
 def _create_rules(request: CreateSessionRequest) -> tuple[str, str] | None:
@@ -196,6 +208,7 @@ FORK_SESSION: Operation[ForkSessionRequest, SessionData] = Operation(
     response=SessionData,
     success=(201,),
     send_empty_body=False,  # 0.1.1 servers take no body (Prism answers one with 415)
+    validate=fields(message_index=at_least(0)),
     decode=unwrap_envelope,
 )
 DELETE_SESSION: Operation[DeleteSessionRequest, None] = Operation(
@@ -233,7 +246,7 @@ SEND_MESSAGE: Operation[SendMessageRequest, MessageAccepted] = Operation(
     request=SendMessageRequest,
     response=MessageAccepted,
     success=(202, 200),
-    validate=_one_text,
+    validate=_send_rules,
     decode=_accepted,
 )
 REWIND_SESSION: Operation[RewindSessionRequest, SessionData] = Operation(
@@ -289,6 +302,7 @@ DOWNLOAD_FILE: Operation[DownloadFileRequest, ByteStream] = Operation(
     body=None,
     query=("thumb", "time"),
     accept="*/*",
+    validate=fields(thumb=_thumb, time=between(0, 86400)),
 )
 DELETE_FILE: Operation[DeleteFileRequest, None] = Operation(
     id="mix.sessions.files.delete",

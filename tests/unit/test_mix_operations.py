@@ -18,6 +18,7 @@ from sessionkit import Err, InvalidRequestError, Ok, RequestOptions, ResponseVal
 from sessionkit.mix import (
     BrowserMode,
     CallbackType,
+    ForkSessionRequest,
     MessageRole,
     MixCore,
     RESTResponseNotFoundError,
@@ -29,6 +30,7 @@ from sessionkit.mix import (
     sessions_create,
     sessions_files_download,
     sessions_files_upload,
+    sessions_fork,
     sessions_get,
     sessions_messages_list,
     sessions_messages_send,
@@ -229,7 +231,7 @@ async def test_send_to_an_011_server_returns_the_message(http: aioresponses) -> 
     [
         ({"id": "s-1"}, "$.text"),
         ({"id": "s-1", "text": "a", "content": "b"}, "$.text"),
-        ({"id": "s-1", "text": "a", "max_steps": 0}, "$"),
+        ({"id": "s-1", "text": "a", "max_steps": 0}, "$.max_steps"),
         ({"id": "s-1", "text": "a", "thinking_level": 3}, "$.thinking_level"),
     ],
 )
@@ -383,6 +385,37 @@ async def test_a_gzipped_download_is_inflated_and_capped_after_inflating(http: a
     assert isinstance(outcome[-1], Err)
     assert isinstance(outcome[-1].error, ResponseValidationError)
     assert capped.value.closed
+
+
+@pytest.mark.parametrize(
+    ("request_", "field_path"),
+    [
+        ({"thumb": "x100"}, "$.thumb"),
+        ({"thumb": "100px"}, "$.thumb"),
+        ({"time": -0.5}, "$.time"),
+        ({"time": 86400.5}, "$.time"),
+    ],
+)
+async def test_bad_thumbnail_options_are_refused_before_sending(
+    http: aioresponses, request_: dict[str, Any], field_path: str
+) -> None:
+    async with MixCore() as core:
+        result = await sessions_files_download(core, {"id": "s-1", "filename": "f", **request_})
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidRequestError)
+    assert result.error.field_path == field_path
+    assert not http.requests
+
+
+async def test_hand_built_requests_are_checked_too(http: aioresponses) -> None:
+    async with MixCore() as core:
+        send = await sessions_messages_send(core, SendMessageRequest(id="s-1", text="a", max_steps=0))
+        fork = await sessions_fork(core, ForkSessionRequest(id="s-1", message_index=-1))
+    for result, field_path in ((send, "$.max_steps"), (fork, "$.message_index")):
+        assert isinstance(result, Err)
+        assert isinstance(result.error, InvalidRequestError)
+        assert result.error.field_path == field_path
+    assert not http.requests
 
 
 async def test_a_destination_that_is_no_path_is_refused(http: aioresponses) -> None:
