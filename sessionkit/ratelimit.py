@@ -103,6 +103,22 @@ class Gcra:
         return 0.0
 
 
+class _LoopLock:
+    """A FIFO lock for the running event loop: a core may be used again from a new loop."""
+
+    __slots__ = ("_lock", "_loop")
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+
 class LocalRateLimiter:
     """At most `rate` attempt starts a second in this process (`burst` of them at once after an idle spell).
 
@@ -114,10 +130,10 @@ class LocalRateLimiter:
         self.rate = rate
         self.burst = burst
         self._gcra = Gcra(rate, burst)
-        self._lock = asyncio.Lock()  # FIFO; and one sleeper at a time, so a FakeClock moves exactly
+        self._lock = _LoopLock()  # FIFO; and one sleeper at a time, so a FakeClock moves exactly
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
-        async with self._lock:
+        async with self._lock.get():
             now = clock.monotonic()
             if deadline is not None and self._gcra.earliest(now) >= deadline:
                 return _LATE
@@ -136,6 +152,9 @@ class LocalRateLimiter:
 
 
 _SHARED_SLACK = 0.02  # seconds of the rate a shared limiter's default burst holds
+_OTHER_LOOP = Refusal(
+    "unavailable", "this RedisRateLimiter's connections belong to another event loop: aclose() it there first"
+)
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -160,7 +179,9 @@ class RedisRateLimiter:
     retries), the call does not hang: with `fallback` (say `LocalRateLimiter(rate / processes)`) the
     attempt waits on it instead and a warning is logged once per outage; without it the call ends in
     `Err(ConnectionError)`. Redis is tried again `retry_interval` seconds after a failure.
-    Close it with `await limiter.aclose()` (or `async with`).
+    Close it with `await limiter.aclose()` (or `async with`). Its connections belong to the event
+    loop that first used it (a call from another loop ends in `Err(ConnectionError)`); after
+    `aclose()` it reconnects in whichever loop uses it next.
     """
 
     def __init__(
@@ -194,10 +215,12 @@ class RedisRateLimiter:
         self._client: Redis | None = None
         self._store: Any = None
         self._down_until = -math.inf
-        self._lock = asyncio.Lock()
+        self._lock = _LoopLock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop its connections belong to
 
     def _connect(self) -> Any:
         if self._store is None:
+            self._loop = asyncio.get_running_loop()
             from pyrate_limiter import RedisStateStore
             from redis.asyncio import Redis
             from redis.asyncio.retry import Retry
@@ -220,7 +243,9 @@ class RedisRateLimiter:
         return 0.0 if decision.allowed else max(decision.retry_after_ms or 0, 1) / 1000.0
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
-        async with self._lock:
+        if self._store is not None and self._loop is not asyncio.get_running_loop():
+            return _OTHER_LOOP
+        async with self._lock.get():
             while True:
                 now = clock.monotonic()
                 if now < self._down_until:

@@ -236,3 +236,29 @@ async def test_two_processes_share_one_limit_against_one_server(redis_url: str) 
     assert [int(o) for o in outputs] == [15, 15]  # every call reached the server and got its 404
     assert fake.refused == 0  # 30 calls at a combined 20 a second: never beyond the server's limit
     assert fake.served == 30
+
+
+def test_a_limiter_used_from_another_loop_refuses_until_closed_then_reconnects(redis_url: str) -> None:
+    limiter = RedisRateLimiter(redis_url, 1000.0, key=_key())
+
+    async def use() -> str | None:
+        refusal = await limiter.acquire(FakeClock(wall_start=time.time()), None)
+        return None if refusal is None else refusal.message
+
+    async def first_loop() -> str | None:
+        assert await use() is None  # its connections now belong to this loop
+        try:
+            return await asyncio.to_thread(asyncio.run, use())  # another loop, while this one runs
+        finally:
+            await limiter.aclose()
+
+    async def later_loop() -> str | None:
+        try:
+            return await use()
+        finally:
+            await limiter.aclose()
+
+    message = asyncio.run(first_loop())
+    assert message is not None
+    assert "another event loop" in message
+    assert asyncio.run(later_loop()) is None  # closed: it reconnects in the loop that uses it

@@ -147,3 +147,14 @@ async def test_without_a_limiter_nothing_waits() -> None:
     assert all(isinstance(r, Err) and r.error.attempts == 1 for r in results)
     assert clock.sleeps == []
     assert not any(isinstance(r, Ok) for r in results)
+
+
+def test_a_limiter_serves_a_core_again_from_a_new_event_loop() -> None:
+    limiter = LocalRateLimiter(1000.0)
+
+    async def contended() -> None:
+        clock = FakeClock()
+        assert await asyncio.gather(*(limiter.acquire(clock, None) for _ in range(3))) == [None] * 3
+
+    asyncio.run(contended())
+    asyncio.run(contended())  # a lock bound to the first loop would raise here
