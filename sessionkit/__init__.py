@@ -10,7 +10,7 @@ from ._hooks import HookContext, Hooks, PreparedRequest
 from ._pipeline import Operation, RequestOptions, Timeout
 from ._retry import RetryConfig
 from ._serde import OpenEnum
-from .batch import BatchProgress, batch, batch_iter
+from .batch import Adaptive, BatchProgress, batch, batch_iter
 from .errors import (
     APIError,
     AuthenticationError,
@@ -31,6 +31,7 @@ from .result import Err, Ok, ResponseMeta, Result, UnwrapError
 
 __all__ = [
     "__version__",
+    "Adaptive",
     "batch",
     "batch_iter",
     "APIError",
