@@ -9,7 +9,6 @@ import os
 import ssl
 import warnings
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ import attrs
 from typing_extensions import TypedDict
 
 from ._clock import SYSTEM_CLOCK, Clock
+from ._closing import AsyncClosing
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
 from ._options import (
@@ -100,7 +100,7 @@ class CoreConfig:
     limiter: RateLimiter | None = None  # awaited before every attempt (sessionkit.ratelimit)
 
 
-class BaseCore:
+class BaseCore(AsyncClosing):
     """Shared configuration and the connection pool of one service client.
 
     Use it as `async with XCore(...) as core:` or call `await core.aclose()`. The aiohttp session is
@@ -283,13 +283,8 @@ class BaseCore:
             await session.close()
 
     async def __aenter__(self: Self) -> Self:
-        self._closed = False
+        self._closed = False  # entering again is the one way to reopen a closed core
         return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     def __del__(self) -> None:
         session = getattr(self, "_session", None)

@@ -11,7 +11,6 @@ import os
 import zlib
 from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
 import attrs
@@ -20,6 +19,7 @@ from yarl import URL
 
 from ._bodies import Body
 from ._clock import Clock
+from ._closing import AsyncClosing
 from ._proxy import Proxies
 from .errors import SessionkitError
 from .result import Err, Ok, Result
@@ -250,7 +250,7 @@ class StreamErrors:
         raise NotImplementedError
 
 
-class ByteStream:
+class ByteStream(AsyncClosing):
     """The open body of a streamed response, read once, in chunks, within a size cap.
 
     `async for chunk in stream` yields `Ok(bytes)` pieces; a failure (a dropped connection, a
@@ -361,14 +361,6 @@ class ByteStream:
             resp.release()  # read to the end: the connection can serve the next request
         else:
             resp.close()
-
-    async def __aenter__(self) -> ByteStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         state = f"saved_to={str(self.saved_to)!r}" if self.saved_to else ("closed" if self.closed else "open")
