@@ -364,8 +364,14 @@ class _Call:
             "elapsed": self.cfg.clock.monotonic() - self.started,
         }
 
+    def total_timeout(self, timeout: Timeout) -> RequestTimeoutError:
+        """The call's total deadline passed (before an attempt, or during one)."""
+        return RequestTimeoutError(
+            "the total deadline passed", deadline="total", timeout=timeout.total, **self.common()
+        )
 
-def _api_error(core: BaseCore, call: _Call, raw: Raw, secrets: Secrets) -> APIError:
+
+def _api_error(call: _Call, raw: Raw, secrets: Secrets) -> APIError:
     """Stage 3 for a failing status: the typed error, with every secret scrubbed from what it shows."""
     text = secrets.scrub(raw.text())
     body: Any = None
@@ -536,10 +542,7 @@ async def execute(
         if deadline is not None:
             remaining = deadline - clock.monotonic()
             if remaining <= 0:
-                error = RequestTimeoutError(
-                    "the total deadline passed", deadline="total", timeout=timeout.total, **call.common()
-                )
-                return await _fail(call, error)
+                return await _fail(call, call.total_timeout(timeout))
             per_attempt = remaining if per_attempt is None else min(per_attempt, remaining)
         url, headers, body = plan.url, plan.headers, plan.body
         if hooks.before_request:
@@ -578,9 +581,7 @@ async def execute(
             failure = exc
             error = _transport_error(exc, per_attempt, call, secrets)
             if isinstance(error, RequestTimeoutError) and deadline is not None and clock.monotonic() >= deadline:
-                error = RequestTimeoutError(
-                    "the total deadline passed", deadline="total", timeout=timeout.total, **call.common()
-                )
+                error = call.total_timeout(timeout)
             if debug:
                 logger.debug(
                     "%s attempt %d %s %s -> %s", op.id, call.attempts, op.method, _shown(url, secrets), error.message
@@ -617,9 +618,13 @@ async def execute(
                 if hooks.after_success:
                     await _run_hooks(hooks.after_success, HookContext(op.id, cfg.service, call.attempts), meta, value)
                 return Ok(value, meta=meta)
-            error = _api_error(core, call, raw, secrets)
-            if status in plan.retry.statuses:
-                retry_after = parse_retry_after(raw.headers, clock.wall())
+            error = _api_error(call, raw, secrets)
+            if status in plan.retry.statuses:  # a RateLimitError has read it already
+                retry_after = (
+                    error.retry_after
+                    if isinstance(error, RateLimitError)
+                    else parse_retry_after(raw.headers, clock.wall())
+                )
 
         if not _retryable(failure, error, status, plan.retry) or core.closed_by_caller:
             return await _fail(call, error)

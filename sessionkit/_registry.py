@@ -34,14 +34,17 @@ def function_name(operation_id: str) -> str:
     return "_".join(operation_id.split(".")[1:])
 
 
-def all_pages(op: Operation[Any, Any]) -> Callable[[F], F]:
-    """Mark a function as the every-page iterator of `op` (the CLI's `--all`)."""
-
+def _marker(attribute: str, op: Operation[Any, Any]) -> Callable[[F], F]:
     def mark(fn: F) -> F:
-        setattr(fn, _PAGES, op)
+        setattr(fn, attribute, op)
         return fn
 
     return mark
+
+
+def all_pages(op: Operation[Any, Any]) -> Callable[[F], F]:
+    """Mark a function as the every-page iterator of `op` (the CLI's `--all`)."""
+    return _marker(_PAGES, op)
 
 
 def waits_on(op: Operation[Any, Any]) -> Callable[[F], F]:
@@ -49,22 +52,12 @@ def waits_on(op: Operation[Any, Any]) -> Callable[[F], F]:
 
     The function takes `(core, request, *, timeout, options)` and may take `until`.
     """
-
-    def mark(fn: F) -> F:
-        setattr(fn, _WAITS, op)
-        return fn
-
-    return mark
+    return _marker(_WAITS, op)
 
 
 def streams(op: Operation[Any, Any]) -> Callable[[F], F]:
     """Mark an async iterator function as the function of `op` (the CLI prints its items as NDJSON)."""
-
-    def mark(fn: F) -> F:
-        setattr(fn, _STREAMS, op)
-        return fn
-
-    return mark
+    return _marker(_STREAMS, op)
 
 
 @attrs.frozen

@@ -176,13 +176,12 @@ async def _read(resp: aiohttp.ClientResponse, limit: int, note: str = "") -> Raw
     chunk whole, so the cap is enforced here, in bounded steps, on every aiohttp version.
     """
     status, reason, headers = resp.status, resp.reason or "", resp.headers
-    encoding = headers.get("Content-Encoding", "").strip().lower()
     length = resp.content_length
     if length is not None and length > limit:
         return Raw(status, reason, headers, b"", too_large=True, note=note)
-    if encoding in ("", "identity") and length is not None:
+    if length is not None and _identity(headers):
         return Raw(status, reason, headers, await resp.read(), note=note)  # exactly `length` bytes
-    inflate = _Inflater(encoding, limit) if encoding in _INFLATABLE else None
+    inflate = _inflater(headers, limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -204,6 +203,21 @@ async def _read(resp: aiohttp.ClientResponse, limit: int, note: str = "") -> Raw
 
 _INFLATABLE = frozenset({"gzip", "x-gzip", "deflate"})
 ACCEPT_ENCODING = "gzip, deflate"  # what `_Inflater` reads; aiohttp would add "br" when Brotli is installed
+
+
+def _encoding(headers: Mapping[str, str]) -> str:
+    return headers.get("Content-Encoding", "").strip().lower()
+
+
+def _identity(headers: Mapping[str, str]) -> bool:
+    """Whether the body is sent as it is (no `Content-Encoding`, or `identity`)."""
+    return _encoding(headers) in ("", "identity")
+
+
+def _inflater(headers: Mapping[str, str], limit: int) -> _Inflater | None:
+    """What inflates this body within `limit` bytes, or None when it is not gzip or deflate."""
+    encoding = _encoding(headers)
+    return _Inflater(encoding, limit) if encoding in _INFLATABLE else None
 
 
 class _Inflater:
@@ -279,9 +293,8 @@ class ByteStream(AsyncClosing):
     @property
     def content_length(self) -> int | None:
         """The announced size of an uncompressed body, when the server sent one."""
-        encoding = self.headers.get("Content-Encoding", "").strip().lower()
         length = self.headers.get("Content-Length", "")
-        return int(length) if length.isdigit() and encoding in ("", "identity") else None
+        return int(length) if length.isdigit() and _identity(self.headers) else None
 
     @property
     def closed(self) -> bool:
@@ -293,8 +306,7 @@ class ByteStream(AsyncClosing):
             return
         self._started = True
         limit = self.limit
-        encoding = self.headers.get("Content-Encoding", "").strip().lower()
-        inflate = _Inflater(encoding, limit if limit is not None else 1 << 62) if encoding in _INFLATABLE else None
+        inflate = _inflater(self.headers, limit if limit is not None else 1 << 62)
         try:
             while True:
                 try:

@@ -212,7 +212,7 @@ CLASSIFIERS = [(s.make_core("http://127.0.0.1:1"), op) for s, op in ALL_OPS]
 )
 def test_any_failing_status_and_body_classify_to_an_api_error(status: int, body: bytes) -> None:
     for core, op in CLASSIFIERS:
-        error = _api_error(core, _Call(core.config, op), Raw(status, "Whatever", NO_HEADERS, body), core.config.secrets)
+        error = _api_error(_Call(core.config, op), Raw(status, "Whatever", NO_HEADERS, body), core.config.secrets)
         assert isinstance(error, APIError), (op.id, repr(error))
         assert error.status == status
         assert isinstance(str(error), str)
