@@ -56,28 +56,18 @@ class Secrets:
 
     @classmethod
     def of(cls, names: Iterable[str], headers: Mapping[str, str], url: str | None = None) -> Secrets:
-        """The secrets of a core: `names`, and the values of its `headers` that have one of them."""
-        lowered = frozenset(n.lower() for n in names)
-        values: list[str] = []
-        for name, value in headers.items():
-            if name.lower() in lowered:
-                values.extend(_values_of(value))
-        if url:
-            try:
-                password = urlsplit(url).password
-            except ValueError:
-                password = None
-            if password:
-                values.append(password)
-        return cls(lowered, values)
+        """The secrets of a core: `names`, the values of its `headers` that have one of them, and the
+        password of userinfo in `url`."""
+        try:
+            password = urlsplit(url).password if url else None
+        except ValueError:
+            password = None
+        return cls(names, [password] if password else []).with_headers(headers)
 
     def with_headers(self, headers: Mapping[str, str]) -> Secrets:
-        """These secrets plus the values of secret-named `headers` (per-call headers)."""
+        """These secrets plus the values of secret-named `headers` (the core's, or a call's)."""
         extra = [v for k, val in headers.items() if k.lower() in self.names for v in _values_of(val)]
         return Secrets(self.names, (*self.values, *extra)) if extra else self
-
-    def is_secret(self, name: str) -> bool:
-        return name.lower() in self.names
 
     def scrub(self, text: str) -> str:
         for value in self.values:
