@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import attrs
 
 from ._clock import Clock
+from ._closing import AsyncClosing
 from ._logging import logger
 from ._secrets import Secrets, redact_url
 from .errors import ConnectionError, RequestTimeoutError, SessionkitError
@@ -163,7 +164,7 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError, asyncio.TimeoutError, TimeoutError)
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(AsyncClosing):
     """One limit shared through Redis by every process that uses the same `url` and `key`.
 
     Each attempt runs one atomic GCRA step in Redis (pyrate-limiter's script); when it does not
@@ -276,12 +277,6 @@ class RedisRateLimiter:
         client, self._client, self._store = self._client, None, None
         if client is not None:
             await client.aclose()
-
-    async def __aenter__(self) -> RedisRateLimiter:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter({redact_url(self.url)!r}, rate={self.rate!r}, burst={self.burst!r}, key={self.key!r})"
