@@ -58,8 +58,9 @@ class Renderer:
                         self.model(inner)
 
     def name(self, cls: type[Any]) -> str:
-        if cls.__module__.startswith(self.package):
-            self.local.add(cls.__name__)
+        models = importlib.import_module(f"{self.package}.models")
+        if cls.__module__.startswith(self.package) or getattr(models, cls.__name__, None) is cls:
+            self.local.add(cls.__name__)  # defined in the package, or re-exported by its models
             return cls.__name__
         raise SystemExit(f"{cls!r} is not defined in {self.package}: import it there")
 

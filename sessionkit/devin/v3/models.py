@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ..._serde import OpenEnum
+from ..models import SessionSecret  # the same shape in both API versions
 
 __all__ = [
     "DevinMode",
@@ -117,15 +118,6 @@ NEEDS_INPUT: frozenset[str] = frozenset({"waiting_for_user", "waiting_for_approv
 TERMINAL: frozenset[str] = frozenset({"finished", "exit", "error", "suspended"})
 """Nothing happens until someone acts: the task is done (`finished`, the VM still up; `exit`), failed
 (`error`), or the session sleeps (`suspended`, the reason in `status_detail`; a message resumes it)."""
-
-
-@attrs.define(kw_only=True)
-class SessionSecret:
-    """A secret for one session only; it is not stored as an organisation secret."""
-
-    key: str
-    value: str = attrs.field(repr=False)
-    sensitive: bool | None = None
 
 
 @attrs.define(kw_only=True)
