@@ -3,7 +3,7 @@
     python scripts/lowest_constraints.py [pyproject.toml] > lowest.txt
     pip install -e '.[dev]' -c lowest.txt
 
-Reads `[project].dependencies` (whatever they are, so a dependency added later is covered) and turns
+Reads `[project].dependencies` and the `fast` extra (whatever they are, so a dependency added later is covered) and turns
 each `name>=X` (or `~=X`, `==X`) into `name==X`, keeping any environment marker. A runtime dependency
 without a lower bound is an error: CI could not test the oldest version a user may get.
 """
@@ -38,7 +38,9 @@ def lower_bound_pin(requirement: str) -> str:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[1] if len(argv) > 1 else Path(__file__).resolve().parent.parent / "pyproject.toml")
-    dependencies: list[str] = tomllib.loads(path.read_text(encoding="utf-8"))["project"]["dependencies"]
+    project = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
+    # The `fast` extra (orjson) replaces code on the hot path: its oldest release is tested too.
+    dependencies: list[str] = [*project["dependencies"], *project.get("optional-dependencies", {}).get("fast", [])]
     try:
         pins = [lower_bound_pin(d) for d in dependencies]
     except ValueError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import re
 import socket
@@ -26,8 +25,10 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import attrs
 
+from . import _json
 from ._bodies import Body, Multipart
 from ._hooks import HookContext, PreparedRequest
+from ._json import JSONInputError
 from ._logging import logger, redact_headers
 from ._options import (
     OptionError,
@@ -252,7 +253,10 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         return _Prepared(model, path, query, headers, form)
     try:
         body = dumps(payload)
-    except (TypeError, ValueError) as exc:
+    except JSONInputError as exc:
+        prefix = "$" if op.body == "*" else f"$.{op.body}"
+        raise _Invalid(f"body is not JSON: {exc.reason}", prefix + exc.path[1:]) from None
+    except (TypeError, ValueError) as exc:  # a lone surrogate in a string
         raise _Invalid(f"body is not JSON-serialisable: {exc}", "$") from None
     headers["Content-Type"] = "application/json"
     return _Prepared(model, path, query, headers, body)
@@ -325,7 +329,7 @@ def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reque
 
 def _parse_json(raw: bytes | str) -> Any:
     try:
-        return json.loads(raw)
+        return _json.loads(raw)
     except RecursionError:  # a hostile, absurdly nested body must not escape as an exception
         raise ValueError("JSON nested too deeply") from None
 

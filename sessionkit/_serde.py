@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import enum
-import json
 import re
 import sys
 import types
@@ -24,6 +23,9 @@ from cattrs.errors import ForbiddenExtraKeysError
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
+
+from . import _json
+from ._structgen import make_structure_fn
 
 __all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]
 
@@ -214,10 +216,9 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
             {} if request else {a.name: override(rename=a.metadata["wire"]) for a in fields if "wire" in a.metadata}
         )
         fn = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=request, **overrides)  # type: ignore[arg-type]
-        if not detailed and any(a.default is attrs.NOTHING for a in attrs.fields(cls)):
-            # Reading a required field of a list or string raises TypeError, which sends the fast
-            # path to the detailed converter; only all-optional models need the check up front.
-            return fn
+        if not detailed and not request:
+            # The hot path: the type checks inlined; cattrs's function reads whatever is not a dict.
+            return make_structure_fn(cls, conv, _objects_only(fn))
         return _objects_only(fn)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
@@ -421,9 +422,6 @@ def unstructure(value: Any) -> Any:
     return _fast.unstructure(value)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return _encoder.encode(data).encode()
+    """Compact UTF-8 JSON (orjson or the standard library: `sessionkit._json`)."""
+    return _json.dumps(data)

@@ -7,11 +7,11 @@ servers number events per connection from 1, so an `event_id` is not unique acro
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
 
+from .. import _json
 from .._serde import OpenEnum, StructureFailure, structure_hook, wire
 from .._sse import ServerSentEvent
 from ..errors import ResponseValidationError, SessionkitError
@@ -266,7 +266,7 @@ def decode_event(sse: ServerSentEvent, operation_id: str) -> Result[StreamEvent,
     """`sse` as its typed event; an unknown type as `UnknownEvent`; bad data as `ResponseValidationError`."""
     structure = _STRUCTURE.get(sse.event)
     try:
-        data: Any = json.loads(sse.data)
+        data: Any = _json.loads(sse.data)
     except (ValueError, RecursionError):
         if structure is not None:
             return _invalid("the event's data is not JSON", "$", sse, operation_id)
