@@ -1,7 +1,9 @@
 """Before/after of two result files: `python -m benchmarks.compare BEFORE.json AFTER.json`.
 
-Prints a markdown table of sessionkit's own figures and its ratios to raw aiohttp in each cell, and
-the decode times, so a change to the hot path is reported with numbers from both runs.
+Prints a markdown table of the pure-Python `sessionkit` client's ratios in each cell (req/s, p99 and
+CPU per request against raw aiohttp; CPU per request against the hand-written typed client) and of
+its decode speedup over orq-ai-sdk, so a change to the hot path is reported with numbers from both
+runs. A figure one file lacks (an older run had no hand-written typed client) shows as a dash.
 """
 
 from __future__ import annotations
@@ -11,46 +13,48 @@ import json
 from pathlib import Path
 from typing import Any
 
-_OURS, _FLOOR = "sessionkit", "raw aiohttp"
+from .report import DASH, FLOOR, HAND, SK, decode_speedup, ratio
+
+# (label, reference client, metric) of each row of a cell.
+_ROWS = (
+    ("req/s vs raw aiohttp", FLOOR, "rps"),
+    ("p99 vs raw aiohttp", FLOOR, "p99"),
+    ("CPU/req vs raw aiohttp", FLOOR, "cpu"),
+    ("CPU/req vs hand-written typed", HAND, "cpu"),
+)
 
 
-def _cells(doc: dict[str, Any]) -> dict[tuple[str, int, str], dict[str, Any]]:
-    return {(c["scenario"], c["concurrency"], c["client"]): c for c in doc["cells"]}
+def _figure(value: float) -> str:
+    return DASH if value != value else f"{value:,.2f}x"
 
 
-def _row(label: str, before: float, after: float, unit: str = "") -> str:
-    change = (after / before - 1) * 100 if before else float("nan")
-    return f"| {label} | {before:,.2f}{unit} | {after:,.2f}{unit} | {change:+.0f} % |"
+def _row(label: str, before: float, after: float) -> str:
+    missing = before != before or after != after
+    change = DASH if missing or not before else f"{(after / before - 1) * 100:+.0f} %"
+    return f"| {label} | {_figure(before)} | {_figure(after)} | {change} |"
+
+
+def _cells(doc: dict[str, Any]) -> list[tuple[str, int]]:
+    return list(dict.fromkeys((c["scenario"], c["concurrency"]) for c in doc["cells"] if c["client"] == SK))
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
     """The markdown before/after table of two result documents."""
-    b, a = _cells(before), _cells(after)
     lines = ["| figure | before | after | change |", "| --- | ---: | ---: | ---: |"]
-    for scenario, conc, client in sorted(k for k in a if k[2] == _OURS and k in b):
-        ours_b, ours_a = b[(scenario, conc, client)], a[(scenario, conc, client)]
-        floor_b, floor_a = b[(scenario, conc, _FLOOR)], a[(scenario, conc, _FLOOR)]
-        cell = f"{scenario} c={conc}"
-        lines.append(_row(f"{cell}: CPU µs/req", ours_b["cpu_us_per_request"], ours_a["cpu_us_per_request"]))
-        lines.append(
-            _row(
-                f"{cell}: CPU/req vs raw aiohttp",
-                ours_b["cpu_us_per_request"] / floor_b["cpu_us_per_request"],
-                ours_a["cpu_us_per_request"] / floor_a["cpu_us_per_request"],
-                "x",
-            )
+    cells_before = set(_cells(before))
+    for scenario, conc in sorted(k for k in _cells(after) if k in cells_before):
+        for label, other, metric in _ROWS:
+            b = ratio(before["cells"], scenario, conc, SK, other, metric)
+            a = ratio(after["cells"], scenario, conc, SK, other, metric)
+            if b == b or a == a:  # a row neither file has is left out
+                lines.append(_row(f"{scenario} c={conc}: {label}", b, a))
+    lines.append(
+        _row(
+            "decode of 50 sessions: x faster than orq-ai-sdk",
+            decode_speedup(before, SK),
+            decode_speedup(after, SK),
         )
-        lines.append(
-            _row(f"{cell}: req/s vs raw aiohttp", ours_b["rps"] / floor_b["rps"], ours_a["rps"] / floor_a["rps"], "x")
-        )
-    for name in (_OURS, "orq-ai-sdk"):
-        lines.append(
-            _row(
-                f"decode of 50 sessions, {name}: µs",
-                before["decode"][name]["median_us"],
-                after["decode"][name]["median_us"],
-            )
-        )
+    )
     return "\n".join(lines) + "\n"
 
 

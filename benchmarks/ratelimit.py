@@ -124,6 +124,7 @@ async def _creates(
     """Create one session per path; the outcome counts (and the concurrency an adaptive batch used)."""
     from sessionkit import batch
     from sessionkit.jupyter import JupyterCore, sessions_create
+    from sessionkit.result import Err, Ok
 
     seen: list[int] = []
     core = JupyterCore(
@@ -132,8 +133,8 @@ async def _creates(
     async with core:
         create = partial(sessions_create, core)
         results = await batch(create, [{"path": p} for p in paths], concurrency=concurrency, progress=_tap(seen))
-    errors = collections.Counter(type(r.error).__name__ for r in results if r.is_err())
-    ok_paths = [r.value.path for r in results if r.is_ok()]
+    errors = collections.Counter(type(r.error).__name__ for r in results if isinstance(r, Err))
+    ok_paths = [r.value.path for r in results if isinstance(r, Ok)]
     return {
         "results": len(results),
         "ok": len(ok_paths),
@@ -188,8 +189,10 @@ async def _one_process(server: Server, name: str, n: int, concurrency: Any, retr
 async def _work(url: str, start: int, n: int, rate: float, redis_url: str, concurrency: int) -> None:
     from sessionkit.ratelimit import LocalRateLimiter, RedisRateLimiter
 
-    burst = {"burst": int(os.environ["BENCH_REDIS_BURST"])} if os.environ.get("BENCH_REDIS_BURST") else {}
-    limiter = RedisRateLimiter(redis_url, rate, key="bench:jupyter", **burst) if redis_url else LocalRateLimiter(rate)
+    burst = int(os.environ["BENCH_REDIS_BURST"]) if os.environ.get("BENCH_REDIS_BURST") else None
+    limiter = (
+        RedisRateLimiter(redis_url, rate, key="bench:jupyter", burst=burst) if redis_url else LocalRateLimiter(rate)
+    )
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # every worker starts together
     try:
@@ -250,7 +253,7 @@ async def _acquirer(library: str, redis_url: str, rate: float, key: str, burst: 
     if library == "pyrate-limiter":
         from sessionkit.ratelimit import RedisRateLimiter
 
-        limiter = RedisRateLimiter(redis_url, rate, key=key, **({} if burst is None else {"burst": burst}))
+        limiter = RedisRateLimiter(redis_url, rate, key=key, burst=burst)
         return partial(limiter.acquire, SYSTEM_CLOCK, None), limiter.aclose
     from limits import RateLimitItemPerSecond
     from limits.aio.storage import RedisStorage
@@ -268,7 +271,8 @@ async def _acquirer(library: str, redis_url: str, rate: float, key: str, burst: 
                 await asyncio.sleep(max(stats.reset_time - time.time(), 0.001))
 
     async def aclose() -> None:
-        await storage.bridge.storage.aclose()  # the redis-py client limits opened
+        bridge: Any = storage.bridge  # typed as the base bridge; the redis-py one has `storage`
+        await bridge.storage.aclose()  # the redis-py client limits opened
 
     return acquire, aclose
 
