@@ -17,6 +17,7 @@ import inspect
 import logging
 import re
 import socket
+import sys
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -42,7 +43,8 @@ from ._options import (
 from ._retry import RetryConfig, parse_retry_after
 from ._secrets import Secrets, redact_url
 from ._serde import StructureFailure, dumps, structure_hook, structure_request, unstructure
-from ._transport import Attempt, ByteStream, Raw, StreamErrors, client_timeout, send_attempt
+from ._transport import Attempt, ByteStream, Raw, StreamErrors, client_timeout, send_attempt, watched_timeout
+from ._watchdog import Watch
 from .errors import (
     APIError,
     ConnectionError,
@@ -116,6 +118,7 @@ class Operation(Generic[Req, Resp]):
     _structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)
     _wire: Mapping[str, str] = attrs.field(init=False, repr=False)
     streams: bool = attrs.field(init=False, repr=False)
+    path_only: bool = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
@@ -128,6 +131,19 @@ class Operation(Generic[Req, Resp]):
         object.__setattr__(self, "_wire", wire)
         # Whether the success body is handed to the caller open (`response=ByteStream`).
         object.__setattr__(self, "streams", self.response is ByteStream)
+        # Whether a request is nothing but `str` path fields (a get or delete by id): then the path
+        # is read off the model, with no round trip through its JSON form.
+        object.__setattr__(self, "path_only", self._is_path_only(fields))
+
+    def _is_path_only(self, fields: Any) -> bool:
+        if self.request is None or not self.path_params or self.query or self.headers or self.body is not None:
+            return False
+        try:
+            hints = typing.get_type_hints(self.request)
+        except Exception:  # a forward reference that cannot be resolved here: take the general path
+            return False
+        names = {a.name for a in fields}
+        return names == set(self.path_params) and all(hints.get(n) is str for n in names)
 
     def wire(self, name: str) -> str:
         """The JSON name of the request field `name`."""
@@ -176,10 +192,32 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*").fullmatch  # RFC 3986: sent as it is
+
+
 def _segment(value: str) -> str:
     """`value` as one path segment. "." and ".." become %2E so no server or proxy resolves them."""
+    if _UNRESERVED(value) is not None:  # the usual id: nothing to escape, and it cannot be all dots
+        return value
     encoded = quote(value, safe="")
     return encoded if encoded.strip(".") else encoded.replace(".", "%2E")
+
+
+def _direct_path(op: Operation[Any, Any], model: Any) -> str | None:
+    """The path of a path-only request read straight off the model's string fields; None when a
+    value is not a plain non-empty string, for the general path to judge."""
+    path = op.path
+    for name in op.path_params:
+        value = getattr(model, name)
+        if type(value) is not str or not value:
+            return None
+        if _UNRESERVED(value) is None:
+            try:
+                value = _segment(value)
+            except UnicodeEncodeError:
+                return None
+        path = path.replace("{" + name + "}", value)
+    return path
 
 
 def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
@@ -199,6 +237,10 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
             problem = op.validate(model)
             if problem is not None:
                 raise _Invalid(problem[1], problem[0])
+        if op.path_only:  # a get or a delete by id: the path is all there is to build
+            path = _direct_path(op, model)
+            if path is not None:
+                return _Prepared(model, path, "", {"Accept": op.accept} if op.accept is not None else {}, None)
         try:
             data = unstructure(model)
         except Exception as exc:  # a hand-built model holding a value of the wrong type
@@ -558,8 +600,13 @@ async def execute(
                 return await _fail(call, InvalidRequestError(str(exc), field_path=exc.field_path, **call.common()))
             url, headers, body = req.url, req.headers, req.body
         attempt_started = clock.monotonic()
+        watch: Watch | None = None
         if streamed:  # the body outlives the attempt: bound its silences, and the call as a whole
             ends, aiohttp_timeout = deadline, client_timeout(_left(deadline, clock), timeout.connect, timeout.attempt)
+        elif per_attempt is not None and WATCHDOG:
+            ends = attempt_started + per_attempt
+            aiohttp_timeout = watched_timeout(timeout.connect)
+            watch = core.watchdog().watch(per_attempt)
         else:
             ends = None if per_attempt is None else attempt_started + per_attempt
             aiohttp_timeout = client_timeout(per_attempt, timeout.connect)
@@ -575,15 +622,26 @@ async def execute(
             secrets.names,
             cfg.proxies,
             op.success if streamed else (),
+            watch is not None,
         )
         failure: BaseException | None = None
         status = 0
         retry_after: float | None = None
+        raw: Raw | None = None
         try:
             raw = await send_attempt(pool, attempt, aiohttp_timeout)
+        except asyncio.CancelledError:
+            if watch is None or not _expired(watch):
+                raise  # the caller's cancellation: it passes through
+            failure = TimeoutError("the per-attempt deadline passed")
         except Exception as exc:
             failure = exc
-            error = _transport_error(exc, per_attempt, call, secrets)
+        finally:
+            if watch is not None:
+                watch.done()
+        if raw is None:
+            assert failure is not None
+            error = _transport_error(failure, per_attempt, call, secrets)
             if isinstance(error, RequestTimeoutError) and deadline is not None and clock.monotonic() >= deadline:
                 error = call.total_timeout(timeout)
             if debug:
@@ -639,6 +697,20 @@ async def execute(
             return await _fail(call, error)
         waited += wait
         await clock.sleep(wait)
+
+
+# Python 3.11+: `Task.uncancel` lets the watchdog's cancellation be told from the caller's.
+WATCHDOG = sys.version_info >= (3, 11)
+
+
+def _expired(watch: Watch) -> bool:
+    """Whether a CancelledError came from this attempt's deadline alone (it is then undone).
+
+    A caller's cancellation that arrives with it is still counted on the task, and wins.
+    """
+    if not watch.expired or sys.version_info < (3, 11):  # never watched before 3.11
+        return False
+    return watch.task.uncancel() == 0
 
 
 def _left(deadline: float | None, clock: Clock) -> float | None:

@@ -69,6 +69,7 @@ class Attempt:
         "proxies",
         "secret_names",
         "url",
+        "watched",
     )
 
     def __init__(
@@ -84,10 +85,12 @@ class Attempt:
         secret_names: frozenset[str],
         proxies: Proxies,
         open_statuses: tuple[int, ...] = (),  # statuses whose body is left unread, for the caller to stream
+        watched: bool = False,  # the pipeline's watchdog holds `deadline`: no aiohttp timer per hop
     ) -> None:
         self.method, self.url, self.headers, self.body = method, url, headers, body
         self.connect, self.deadline, self.clock, self.max_bytes = connect, deadline, clock, max_bytes
         self.secret_names, self.proxies, self.open_statuses = secret_names, proxies, open_statuses
+        self.watched = watched
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,6 +100,13 @@ def client_timeout(total: float | None, connect: float | None, sock_read: float 
     aiohttp's `total` also covers reading the body, and `sock_read` bounds each silence in it.
     """
     return aiohttp.ClientTimeout(total=total, connect=connect, sock_read=sock_read)
+
+
+@functools.lru_cache(maxsize=16)
+def watched_timeout(connect: float | None) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for an attempt whose deadline the pipeline's watchdog holds: no `total`
+    timer per request; getting a connection keeps aiohttp's own `connect` bound, as before."""
+    return aiohttp.ClientTimeout(total=None, connect=connect)
 
 
 def _same_origin(a: URL, b: URL) -> bool:
@@ -115,7 +125,8 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
             remaining = attempt.deadline - attempt.clock.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the attempt's deadline passed while following redirects")
-            timeout = client_timeout(remaining, attempt.connect)
+            if not attempt.watched:
+                timeout = client_timeout(remaining, attempt.connect)
         proxy, proxy_headers = attempt.proxies.for_url(url.scheme, url.host or "") if attempt.proxies else (None, None)
         sent = headers
         if proxy_headers and url.scheme == "http":  # no CONNECT: the proxy reads the request's own headers
@@ -163,7 +174,8 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
         finally:
             if resp is not None and not kept:
                 resp.release()
-                await resp.wait_for_close()  # the body writer is done: its file may be closed now
+                if isinstance(sending, Body):
+                    await resp.wait_for_close()  # the body writer is done: its file may be closed now
             if isinstance(sending, Body):
                 sending.release()
     raise TooManyRedirectsError(f"more than {MAX_REDIRECTS} redirects")
