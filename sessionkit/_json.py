@@ -109,6 +109,8 @@ def _long_integer(data: bytes) -> bool:
             return False
         start = marks.find(_LONG_RUN, end)
     return False
+
+
 _active = "json"
 
 

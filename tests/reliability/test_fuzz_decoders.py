@@ -219,9 +219,7 @@ def test_any_failing_status_and_body_classify_to_an_api_error(status: int, body:
         assert isinstance(error.raw_text, str)
 
 
-MODELS = sorted(
-    {op.response for _, op in DECODED if attrs.has(op.response) or typing.get_args(op.response)}, key=repr
-)
+MODELS = sorted({op.response for _, op in DECODED if attrs.has(op.response) or typing.get_args(op.response)}, key=repr)
 
 
 @settings(FUZZ, max_examples=30 * len(MODELS))
