@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import os
 import ssl
+import threading
 import warnings
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -239,10 +240,9 @@ class BaseCore(AsyncClosing):
 
     def watchdog(self) -> Watchdog:
         """The per-attempt deadlines of this core's calls on the running loop."""
-        loop = asyncio.get_running_loop()
         dog = self._watchdog
-        if dog is None or dog.loop is not loop:
-            dog = self._watchdog = Watchdog(loop)
+        if dog is None or not runs_here(dog.loop):
+            dog = self._watchdog = Watchdog(asyncio.get_running_loop())
         return dog
 
     def pool(self) -> aiohttp.ClientSession | str:
@@ -255,7 +255,7 @@ class BaseCore(AsyncClosing):
             and session is not None
             and not self._closed
             and not session.closed
-            and loop is asyncio.get_running_loop()
+            and runs_here(loop)
         ):
             return session
         if self._closed:
@@ -338,6 +338,22 @@ class BaseCore(AsyncClosing):
                 UserWarning,
                 stacklevel=3,
             )
+
+
+def runs_here(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `loop` is the loop running this code.
+
+    Not `loop is asyncio.get_running_loop()`: on Python 3.11 that asks the kernel for the process
+    id (a `getpid` system call) on every call. A loop that is running records its thread, and one
+    thread runs at most one loop at a time, so the thread's identity answers the same question.
+    """
+    thread = getattr(loop, "_thread_id", _UNKNOWN)  # asyncio's own loops; others: ask asyncio
+    if thread is _UNKNOWN:
+        return loop is asyncio.get_running_loop()
+    return thread == threading.get_ident()
+
+
+_UNKNOWN = object()
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:

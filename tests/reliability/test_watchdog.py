@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -153,3 +154,53 @@ async def test_long_deadlines_share_one_timer_a_second() -> None:
     assert live_timers(loop) - armed_before <= 2
     for watch in watches:
         watch.done()
+
+
+async def test_a_call_does_not_ask_asyncio_for_the_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On 3.11 `asyncio.get_running_loop()` costs a getpid system call each time; a call through a
+    warm core makes none (the loop's own thread id answers whether the pool belongs here)."""
+    asked = 0
+    real = asyncio.get_running_loop
+
+    def counting() -> asyncio.AbstractEventLoop:
+        nonlocal asked
+        asked += 1
+        return real()
+
+    async with (
+        FaultServer(default=json_body(SESSION_JSON)) as srv,
+        JupyterCore(server_url=srv.url, token="t") as core,
+    ):
+        assert isinstance(await sessions_get(core, {"session": "warm-up"}), Ok)
+        monkeypatch.setattr(asyncio, "get_running_loop", counting)
+        for i in range(50):
+            assert isinstance(await sessions_get(core, {"session": f"s-{i}"}), Ok)
+        monkeypatch.setattr(asyncio, "get_running_loop", real)
+    assert asked == 0
+
+
+async def test_runs_here_tells_the_running_loop_from_others() -> None:
+    from sessionkit._core import runs_here
+
+    assert runs_here(asyncio.get_running_loop())
+    idle = asyncio.new_event_loop()
+    try:
+        assert not runs_here(idle)  # not running at all
+    finally:
+        idle.close()
+    other = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run_other() -> None:
+        other.call_soon(started.set)
+        other.run_forever()
+
+    thread = threading.Thread(target=run_other)
+    thread.start()
+    try:
+        assert started.wait(10)
+        assert not runs_here(other)  # running, but in another thread
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(10)
+        other.close()
