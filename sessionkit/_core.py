@@ -250,13 +250,7 @@ class BaseCore(AsyncClosing):
         session = self._session
         loop = self._pool_loop
         # The usual case first: the open pool this core built on the running loop.
-        if (
-            loop is not None
-            and session is not None
-            and not self._closed
-            and not session.closed
-            and runs_here(loop)
-        ):
+        if loop is not None and session is not None and not self._closed and not session.closed and runs_here(loop):
             return session
         if self._closed:
             return "this core is closed: aclose() was called (enter it with `async with` to reopen it)"
