@@ -100,6 +100,17 @@ class CoreConfig:
     problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
     path_prefix: str  # put before every operation's path (an organisation scope); already encoded
     limiter: RateLimiter | None = None  # awaited before every attempt (sessionkit.ratelimit)
+    _merged: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = attrs.field(
+        factory=dict[tuple[tuple[str, str], ...], "Mapping[str, str]"], init=False, eq=False
+    )
+
+    def merged_headers(self, fixed: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+        """`headers` with an operation's constant headers on top (its `Accept`, a JSON body's
+        `Content-Type`): built once per core and kind, then shared, and never changed."""
+        merged = self._merged.get(fixed)
+        if merged is None:
+            merged = self._merged[fixed] = {**self.headers, **dict(fixed)}
+        return merged
 
 
 class BaseCore(AsyncClosing):

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import attrs
 
-from . import _json
+from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
 from ._bodies import Body, Multipart
 from ._hooks import HookContext, PreparedRequest
 from ._json import JSONInputError
@@ -119,6 +119,8 @@ class Operation(Generic[Req, Resp]):
     _wire: Mapping[str, str] = attrs.field(init=False, repr=False)
     streams: bool = attrs.field(init=False, repr=False)
     path_only: bool = attrs.field(init=False, repr=False)
+    fixed_headers: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False)
+    json_headers: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "path_params", tuple(_PLACEHOLDER.findall(self.path)))
@@ -134,6 +136,9 @@ class Operation(Generic[Req, Resp]):
         # Whether a request is nothing but `str` path fields (a get or delete by id): then the path
         # is read off the model, with no round trip through its JSON form.
         object.__setattr__(self, "path_only", self._is_path_only(fields))
+        fixed = (("Accept", self.accept),) if self.accept is not None else ()
+        object.__setattr__(self, "fixed_headers", fixed)
+        object.__setattr__(self, "json_headers", (*fixed, ("Content-Type", "application/json")))
 
     def _is_path_only(self, fields: Any) -> bool:
         if self.request is None or not self.path_params or self.query or self.headers or self.body is not None:
@@ -173,8 +178,9 @@ class _Prepared:
     model: Any
     path: str
     query: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # from the request's fields: checked per call
     body: bytes | Body | None
+    fixed: tuple[tuple[str, str], ...] = ()  # the operation's own (Accept, JSON Content-Type): merged once per core
 
 
 class _Invalid(Exception):
@@ -240,7 +246,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         if op.path_only:  # a get or a delete by id: the path is all there is to build
             path = _direct_path(op, model)
             if path is not None:
-                return _Prepared(model, path, "", {"Accept": op.accept} if op.accept is not None else {}, None)
+                return _Prepared(model, path, "", {}, None, op.fixed_headers)
         try:
             data = unstructure(model)
         except Exception as exc:  # a hand-built model holding a value of the wrong type
@@ -269,8 +275,6 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         except UnicodeEncodeError:
             raise _Invalid("a query value is not valid Unicode (it holds a lone surrogate)", "$") from None
     headers: dict[str, str] = {}
-    if op.accept is not None:
-        headers["Accept"] = op.accept
     for name, header in op.headers.items():
         value = data.pop(op.wire(name), None)
         if value is not None:
@@ -284,7 +288,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
     else:
         payload = data.get(op.wire(op.body))
     if payload is None or (payload == {} and not op.send_empty_body):
-        return _Prepared(model, path, query, headers, None)
+        return _Prepared(model, path, query, headers, None, op.fixed_headers)
     if op.form:
         fields = cast("dict[str, Any]", payload) if isinstance(payload, dict) else {op.wire(op.body or ""): payload}
         form = Multipart(list(fields.items()))
@@ -292,7 +296,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         if problem is not None:
             raise _Invalid(problem[1], problem[0])
         headers["Content-Type"] = form.content_type
-        return _Prepared(model, path, query, headers, form)
+        return _Prepared(model, path, query, headers, form, op.fixed_headers)
     try:
         body = dumps(payload)
     except JSONInputError as exc:
@@ -300,8 +304,7 @@ def _prepare(op: Operation[Any, Any], request: Any) -> _Prepared:
         raise _Invalid(f"body is not JSON: {exc.reason}", prefix + exc.path[1:]) from None
     except (TypeError, ValueError) as exc:  # a lone surrogate in a string
         raise _Invalid(f"body is not JSON-serialisable: {exc}", "$") from None
-    headers["Content-Type"] = "application/json"
-    return _Prepared(model, path, query, headers, body)
+    return _Prepared(model, path, query, headers, body, op.json_headers)
 
 
 class _Plan:
@@ -359,6 +362,8 @@ def _plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reque
                 headers = {**headers, **extra}
         except OptionError as exc:
             raise _Invalid(str(exc), exc.field_path) from None
+    if prepared.fixed:  # the operation's constants: merged with the core's headers once, then reused
+        headers = cfg.merged_headers(prepared.fixed) if headers is cfg.headers else {**headers, **dict(prepared.fixed)}
     if prepared.headers:
         try:
             check_headers(prepared.headers)

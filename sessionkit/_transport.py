@@ -7,6 +7,7 @@ A JSON response is read whole (`Raw.body`); a streamed one is left open for its 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import zlib
 from collections.abc import AsyncGenerator, Mapping
@@ -109,6 +110,28 @@ def watched_timeout(connect: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, connect=connect)
 
 
+def _takes_our_arguments() -> bool:
+    """Whether `ClientSession._request` takes what `send_attempt` passes.
+
+    `ClientSession.request` only wraps it (keywords packed into a dict and out again, a context
+    manager around the coroutine): calling it straight is 3 % fewer instructions on a get. It is
+    aiohttp's private method, so it is used only when its signature is the one expected, and
+    `session.request` otherwise.
+    """
+    method = getattr(aiohttp.ClientSession, "_request", None)
+    if method is None:
+        return False
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers"}
+    return wanted <= params.keys() and all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in wanted)
+
+
+DIRECT_REQUEST = _takes_our_arguments()
+
+
 def _same_origin(a: URL, b: URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
@@ -135,7 +158,7 @@ async def send_attempt(session: aiohttp.ClientSession, attempt: Attempt, first_t
         resp: aiohttp.ClientResponse | None = None
         kept = False
         try:
-            resp = await session.request(
+            resp = await (session._request if DIRECT_REQUEST else session.request)(  # pyright: ignore[reportPrivateUsage]
                 method,
                 url,
                 headers=sent,
