@@ -7,6 +7,7 @@ Service clients live in `sessionkit.jupyter`, `sessionkit.orq`, `sessionkit.mix`
 from ._core import VERSION as __version__
 from ._core import BaseCore
 from ._hooks import HookContext, Hooks, PreparedRequest
+from ._json import backend as json_backend
 from ._pipeline import Operation, RequestOptions, Timeout
 from ._retry import RetryConfig
 from ._serde import OpenEnum
@@ -63,4 +64,5 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "UnwrapError",
+    "json_backend",
 ]

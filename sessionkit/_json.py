@@ -150,7 +150,10 @@ def use(name: str) -> None:
 
 
 def backend() -> str:
-    """The JSON backend in use: "orjson" or "json"."""
+    """The JSON backend sessionkit uses: "orjson" (the `fast` extra) or "json" (the standard library).
+
+    Chosen at import: orjson when it can be imported, unless `SESSIONKIT_JSON=json` is set.
+    """
     return _active
 
 

@@ -24,7 +24,7 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
-from . import _json
+from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
 from ._structgen import make_structure_fn
 
 __all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]

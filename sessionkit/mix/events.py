@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from .. import _json
+from .. import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
 from .._serde import OpenEnum, StructureFailure, structure_hook, wire
 from .._sse import ServerSentEvent
 from ..errors import ResponseValidationError, SessionkitError
