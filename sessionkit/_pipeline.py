@@ -217,12 +217,10 @@ def _direct_path(op: Operation[Any, Any], model: Any) -> str | None:
         value = getattr(model, name)
         if type(value) is not str or not value:
             return None
-        if _UNRESERVED(value) is None:
-            try:
-                value = _segment(value)
-            except UnicodeEncodeError:
-                return None
-        path = path.replace("{" + name + "}", value)
+        try:
+            path = path.replace("{" + name + "}", _segment(value))
+        except UnicodeEncodeError:
+            return None
     return path
 
 
