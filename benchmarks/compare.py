@@ -1,15 +1,18 @@
-"""Before/after of two result files: `python -m benchmarks.compare BEFORE.json AFTER.json`.
+"""Before/after of result files: `python -m benchmarks.compare BEFORE.json AFTER.json [AFTER2.json ...]`.
 
 Prints a markdown table of the pure-Python `sessionkit` client's ratios in each cell (req/s, p99 and
 CPU per request against raw aiohttp; CPU per request against the hand-written typed client) and of
 its decode speedup over orq-ai-sdk, so a change to the hot path is reported with numbers from both
 runs. A figure one file lacks (an older run had no hand-written typed client) shows as a dash.
+With several AFTER files (repeated runs of the same code) each gets a column, and the change is
+that of their median.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +31,37 @@ def _figure(value: float) -> str:
     return DASH if value != value else f"{value:,.2f}x"
 
 
-def _row(label: str, before: float, after: float) -> str:
+def _row(label: str, before: float, afters: list[float]) -> str:
+    present = [a for a in afters if a == a]
+    after = statistics.median(present) if present else float("nan")
     missing = before != before or after != after
     change = DASH if missing or not before else f"{(after / before - 1) * 100:+.0f} %"
-    return f"| {label} | {_figure(before)} | {_figure(after)} | {change} |"
+    return f"| {label} | {_figure(before)} | " + " | ".join(_figure(a) for a in afters) + f" | {change} |"
 
 
 def _cells(doc: dict[str, Any]) -> list[tuple[str, int]]:
     return list(dict.fromkeys((c["scenario"], c["concurrency"]) for c in doc["cells"] if c["client"] == SK))
 
 
-def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """The markdown before/after table of two result documents."""
-    lines = ["| figure | before | after | change |", "| --- | ---: | ---: | ---: |"]
+def compare(before: dict[str, Any], *afters: dict[str, Any]) -> str:
+    """The markdown before/after table of result documents (one `before`, one or more after)."""
+    heads = ["after"] if len(afters) == 1 else [f"after {i}" for i in range(1, len(afters) + 1)]
+    lines = [
+        "| figure | before | " + " | ".join(heads) + " | change |",
+        "| --- | ---: | " + " | ".join("---:" for _ in heads) + " | ---: |",
+    ]
     cells_before = set(_cells(before))
-    for scenario, conc in sorted(k for k in _cells(after) if k in cells_before):
+    for scenario, conc in sorted(k for k in _cells(afters[0]) if k in cells_before):
         for label, other, metric in _ROWS:
             b = ratio(before["cells"], scenario, conc, SK, other, metric)
-            a = ratio(after["cells"], scenario, conc, SK, other, metric)
-            if b == b or a == a:  # a row neither file has is left out
-                lines.append(_row(f"{scenario} c={conc}: {label}", b, a))
+            values = [ratio(a["cells"], scenario, conc, SK, other, metric) for a in afters]
+            if b == b or any(v == v for v in values):  # a row no file has is left out
+                lines.append(_row(f"{scenario} c={conc}: {label}", b, values))
     lines.append(
         _row(
             "decode of 50 sessions: x faster than orq-ai-sdk",
             decode_speedup(before, SK),
-            decode_speedup(after, SK),
+            [decode_speedup(a, SK) for a in afters],
         )
     )
     return "\n".join(lines) + "\n"
@@ -61,9 +70,10 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
     parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
+    parser.add_argument("after", type=Path, nargs="+")
     args = parser.parse_args(argv)
-    print(compare(json.loads(args.before.read_text()), json.loads(args.after.read_text())), end="")
+    afters = [json.loads(path.read_text()) for path in args.after]
+    print(compare(json.loads(args.before.read_text()), *afters), end="")
     return 0
 
 

@@ -200,6 +200,15 @@ def test_compare_reports_every_sessionkit_cell_and_the_decode(results: tuple[dic
     assert all(line.endswith("| +0 % |") for line in rows)  # a run against itself changes nothing
 
 
+def test_compare_takes_repeated_runs_as_columns(results: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = results
+    table = compare(doc, doc, doc, doc)
+    assert table.splitlines()[0] == "| figure | before | after 1 | after 2 | after 3 | change |"
+    rows = [line for line in table.splitlines()[2:] if line]
+    assert all(line.count("|") == 7 for line in rows)
+    assert all(line.endswith("| +0 % |") for line in rows)  # the median of three identical runs
+
+
 def test_compare_tolerates_an_older_results_file(results: tuple[dict[str, Any], Path]) -> None:
     doc, _ = results
     table = compare(_old_style(doc), doc)
