@@ -25,7 +25,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.v import format_exception
 
 from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
-from ._structgen import make_structure_fn
+from ._structgen import make_structure_fn, optional_inner
 
 __all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]
 
@@ -139,14 +139,8 @@ def _structure_any(value: Any, _: Any) -> Any:
 
 def _is_plain_optional(tp: Any) -> bool:
     """`X | None` for a resolved type `X` (not a forward reference, not a wider union)."""
-    if typing.get_origin(tp) not in (Union, types.UnionType):
-        return False
-    args = typing.get_args(tp)
-    return (
-        len(args) == 2
-        and type(None) in args
-        and not any(isinstance(a, (str, typing.ForwardRef, TypeVar)) for a in args)
-    )
+    inner = optional_inner(tp)
+    return inner is not None and not isinstance(inner, (str, typing.ForwardRef, TypeVar))
 
 
 def _objects_only(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -251,7 +245,7 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
     def optional_factory(tp: Any) -> Callable[[Any, Any], Any]:
         # cattrs's own `X | None` hook dispatches on X at every call; resolving it once here makes
         # the optional fields of a list page about a third cheaper to decode.
-        inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
+        inner: Any = optional_inner(tp)
         if inner is datetime:
             return _parse_optional_datetime
         if _is_open_enum(inner):
@@ -280,7 +274,7 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
     def optional_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
         # cattrs's own hook looks up the runtime type of every optional value; JSON scalars need no
         # work at all (cattrs then inlines the attribute read), datetimes and enums one call.
-        inner: Any = next(a for a in typing.get_args(tp) if a is not type(None))
+        inner: Any = optional_inner(tp)
         if inner in _SCALAR_TYPES:
             return identity
         if inner is datetime:

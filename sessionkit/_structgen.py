@@ -26,7 +26,7 @@ _FACTORY: Any = attrs.Factory  # a class at run time; typed as an overloaded fun
 _counter = itertools.count()
 
 
-def _optional_inner(tp: Any) -> Any:
+def optional_inner(tp: Any) -> Any:
     """X for `X | None` (exactly two members), else None."""
     if typing.get_origin(tp) not in (Union, types.UnionType):
         return None
@@ -65,19 +65,17 @@ def make_structure_fn(
     fields = attrs.fields(cls)
     scope: dict[str, Any] = {"__cl": cls, "__fallback": fallback, "__new": object.__new__}
     lines: list[str] = []
-    names: list[tuple[str, str]] = []  # (init name, local variable)
-    direct = _plain_init(cls)
+    assigned: list[tuple[str, str, str]] = []  # (`__init__` keyword, attribute, local variable)
     for i, a in enumerate(fields):
         if not a.init:
             continue
         key = a.metadata.get("wire", a.name)
         var = f"v{i}"
-        tp = a.type
-        optional = _optional_inner(tp)
+        converting = _convert(var, a.type, conv, scope, i)
         if a.default is attrs.NOTHING:
-            lines.append(f"    {var} = o[{key!r}]")
+            lines += [f"    {var} = o[{key!r}]", *converting]
         elif a.default is None:
-            lines.append(f"    {var} = o.get({key!r})")
+            lines += [f"    {var} = o.get({key!r})", *converting]
         else:
             default: Any = a.default
             if isinstance(default, _FACTORY):
@@ -88,23 +86,18 @@ def make_structure_fn(
             else:
                 scope[f"__d{i}"] = default
                 lines.append(f"    {var} = o[{key!r}] if {key!r} in o else __d{i}")
-            converting = _convert(var, tp, optional, conv, scope, i)
             if converting:  # only a present key is structured, as cattrs does; an absent one keeps the default
-                lines.append(f"    if {key!r} in o:")
-                lines.extend("    " + line for line in converting)
-            names.append((a.alias or a.name, var))
-            continue
-        lines.extend(_convert(var, tp, optional, conv, scope, i))
-        names.append((a.alias or a.name, var))
+                lines += [f"    if {key!r} in o:", *("    " + line for line in converting)]
+        assigned.append((a.alias or a.name, a.name, var))
     fn_name = f"structure_{cls.__name__}_{next(_counter)}"
-    if direct:
-        build = (
-            ["    self = __new(__cl)"]
-            + [f"    self.{attr} = {var}" for attr, var in _slots(fields, names)]
-            + ["    return self"]
-        )
+    if _plain_init(cls):
+        build = [
+            "    self = __new(__cl)",
+            *(f"    self.{attr} = {var}" for _, attr, var in assigned),
+            "    return self",
+        ]
     else:
-        build = ["    return __cl(" + ", ".join(f"{name}={var}" for name, var in names) + ")"]
+        build = ["    return __cl(" + ", ".join(f"{keyword}={var}" for keyword, _, var in assigned) + ")"]
     source = "\n".join(
         [
             f"def {fn_name}(o, _=None):",
@@ -120,37 +113,20 @@ def make_structure_fn(
     return fn
 
 
-def _slots(fields: Any, names: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    by_alias = {(a.alias or a.name): a.name for a in fields}
-    return [(by_alias[name], var) for name, var in names]
-
-
-def _convert(
-    var: str,
-    tp: Any,
-    optional: Any,
-    conv: cattrs.Converter,
-    scope: dict[str, Any],
-    i: int,
-) -> list[str]:
+def _convert(var: str, tp: Any, conv: cattrs.Converter, scope: dict[str, Any], i: int) -> list[str]:
     """Lines that turn the raw value in `var` into the field's value, or raise."""
-    hook, typ = f"__h{i}", f"__t{i}"
     if tp is Any:
         return []
-    if optional is not None:
-        inner = optional
-        if inner in _EXACT:
-            scope[hook], scope[typ] = conv.get_structure_hook(inner), inner
-            return [
-                f"    if {var} is not None and type({var}) is not {inner.__name__}:",
-                f"        {var} = {hook}({var}, {typ})",
-            ]
-        scope[hook], scope[typ] = conv.get_structure_hook(inner), inner
-        return [f"    if {var} is not None:", f"        {var} = {hook}({var}, {typ})"]
+    hook, typ = f"__h{i}", f"__t{i}"
+    inner = optional_inner(tp)
+    target = tp if inner is None else inner
+    scope[hook], scope[typ] = conv.get_structure_hook(target), target
+    convert = f"{var} = {hook}({var}, {typ})"
+    if inner is not None:
+        guard = f"{var} is not None" + (f" and type({var}) is not {inner.__name__}" if inner in _EXACT else "")
+        return [f"    if {guard}:", f"        {convert}"]
     if tp in _EXACT:
-        scope[hook], scope[typ] = conv.get_structure_hook(tp), tp
-        return [f"    if type({var}) is not {tp.__name__}:", f"        {var} = {hook}({var}, {typ})"]
+        return [f"    if type({var}) is not {tp.__name__}:", f"        {convert}"]
     # Anything else (a model, a list, an enum, a datetime) through its hook; so is a None that
     # an absent key gave a non-optional field, and the hook decides.
-    scope[hook], scope[typ] = conv.get_structure_hook(tp), tp
-    return [f"    {var} = {hook}({var}, {typ})"]
+    return [f"    {convert}"]
