@@ -72,14 +72,16 @@ def _checked(value: Any) -> None:
         raise JSONInputError("nested too deeply (or circular)", "$") from None
 
 
-def _std_dumps(value: Any) -> bytes:
-    _checked(value)
+def _std_encode(value: Any) -> bytes:
     return _std_encoder.encode(value).encode()
 
 
+def _std_dumps(value: Any) -> bytes:
+    _checked(value)
+    return _std_encode(value)
+
+
 _std_loads: Callable[[bytes | str], Any] = json.loads
-
-
 dumps: Callable[[Any], bytes] = _std_dumps
 loads: Callable[[bytes | str], Any] = _std_loads
 BACKENDS = ("json", "orjson")
@@ -115,7 +117,7 @@ def _orjson_pair() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]
         try:
             return encode(value)
         except TypeError:  # a 65-bit integer or a lone surrogate: the standard library decides
-            return _std_encoder.encode(value).encode()
+            return _std_encode(value)
 
     def fast_loads(data: bytes | str) -> Any:
         if type(data) is bytes and not _long_integer(data):

@@ -606,13 +606,13 @@ async def execute(
         watch: Watch | None = None
         if streamed:  # the body outlives the attempt: bound its silences, and the call as a whole
             ends, aiohttp_timeout = deadline, client_timeout(_left(deadline, clock), timeout.connect, timeout.attempt)
-        elif per_attempt is not None and WATCHDOG:
-            ends = attempt_started + per_attempt
-            aiohttp_timeout = watched_timeout(timeout.connect)
-            watch = core.watchdog().watch(per_attempt)
         else:
             ends = None if per_attempt is None else attempt_started + per_attempt
-            aiohttp_timeout = client_timeout(per_attempt, timeout.connect)
+            if per_attempt is not None and WATCHDOG:
+                aiohttp_timeout = watched_timeout(timeout.connect)
+                watch = core.watchdog().watch(per_attempt)
+            else:
+                aiohttp_timeout = client_timeout(per_attempt, timeout.connect)
         attempt = Attempt(
             op.method,
             url,
