@@ -7,7 +7,6 @@ import contextlib
 import ipaddress
 import os
 import ssl
-import threading
 import warnings
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -21,6 +20,7 @@ from ._clock import SYSTEM_CLOCK, Clock
 from ._closing import AsyncClosing
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
+from ._loop import runs_here
 from ._options import (
     OptionError,
     RequestOptions,
@@ -343,22 +343,6 @@ class BaseCore(AsyncClosing):
                 UserWarning,
                 stacklevel=3,
             )
-
-
-def runs_here(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether `loop` is the loop running this code.
-
-    Not `loop is asyncio.get_running_loop()`: on Python 3.11 that asks the kernel for the process
-    id (a `getpid` system call) on every call. A loop that is running records its thread, and one
-    thread runs at most one loop at a time, so the thread's identity answers the same question.
-    """
-    thread = getattr(loop, "_thread_id", _UNKNOWN)  # asyncio's own loops; others: ask asyncio
-    if thread is _UNKNOWN:
-        return loop is asyncio.get_running_loop()
-    return thread == threading.get_ident()
-
-
-_UNKNOWN = object()
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:

@@ -23,6 +23,7 @@ import attrs
 from ._clock import Clock
 from ._closing import AsyncClosing
 from ._logging import logger
+from ._loop import runs_here
 from ._secrets import Secrets, redact_url
 from .errors import ConnectionError, RequestTimeoutError, SessionkitError
 
@@ -114,9 +115,8 @@ class _LoopLock:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def get(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
+        if self._loop is None or not runs_here(self._loop):
+            self._lock, self._loop = asyncio.Lock(), asyncio.get_running_loop()
         return self._lock
 
 
@@ -244,7 +244,7 @@ class RedisRateLimiter(AsyncClosing):
         return 0.0 if decision.allowed else max(decision.retry_after_ms or 0, 1) / 1000.0
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
-        if self._store is not None and self._loop is not asyncio.get_running_loop():
+        if self._store is not None and (self._loop is None or not runs_here(self._loop)):
             return _OTHER_LOOP
         async with self._lock.get():
             while True:

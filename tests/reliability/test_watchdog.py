@@ -20,6 +20,7 @@ from sessionkit import Err, Ok, RequestTimeoutError, Timeout
 from sessionkit._pipeline import WATCHDOG, _expired  # pyright: ignore[reportPrivateUsage]
 from sessionkit._watchdog import Watchdog
 from sessionkit.jupyter import JupyterCore, sessions_get
+from sessionkit.ratelimit import LocalRateLimiter
 
 from .fault_server import Conn, FaultServer, Recorded, json_body
 from .test_faults import SESSION_JSON
@@ -156,9 +157,11 @@ async def test_long_deadlines_share_one_timer_a_second() -> None:
         watch.done()
 
 
-async def test_a_call_does_not_ask_asyncio_for_the_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("limited", [False, True], ids=["plain", "rate-limited"])
+async def test_a_call_does_not_ask_asyncio_for_the_running_loop(limited: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """On 3.11 `asyncio.get_running_loop()` costs a getpid system call each time; a call through a
-    warm core makes none (the loop's own thread id answers whether the pool belongs here)."""
+    warm core makes none, nor does its rate limiter (the loop's own thread id answers whether the
+    pool, the watchdog and the limiter's lock belong here)."""
     asked = 0
     real = asyncio.get_running_loop
 
@@ -169,7 +172,9 @@ async def test_a_call_does_not_ask_asyncio_for_the_running_loop(monkeypatch: pyt
 
     async with (
         FaultServer(default=json_body(SESSION_JSON)) as srv,
-        JupyterCore(server_url=srv.url, token="t") as core,
+        JupyterCore(
+            server_url=srv.url, token="t", rate_limiter=LocalRateLimiter(1e6, burst=100) if limited else None
+        ) as core,
     ):
         assert isinstance(await sessions_get(core, {"session": "warm-up"}), Ok)
         monkeypatch.setattr(asyncio, "get_running_loop", counting)
@@ -180,7 +185,7 @@ async def test_a_call_does_not_ask_asyncio_for_the_running_loop(monkeypatch: pyt
 
 
 async def test_runs_here_tells_the_running_loop_from_others() -> None:
-    from sessionkit._core import runs_here
+    from sessionkit._loop import runs_here
 
     assert runs_here(asyncio.get_running_loop())
     idle = asyncio.new_event_loop()
