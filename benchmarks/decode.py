@@ -56,7 +56,7 @@ def decoders() -> dict[str, Callable[[], Any]]:
     def structure(data: Any) -> Any:
         if op.decode is not None:
             data = op.decode(data)
-        return op.structure_response(data)
+        return op.structure_fn()(data)
 
     def sessionkit() -> Any:
         return structure(json.loads(body))

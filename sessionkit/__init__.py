@@ -8,7 +8,8 @@ from ._core import VERSION as __version__
 from ._core import BaseCore
 from ._hooks import HookContext, Hooks, PreparedRequest
 from ._json import backend as json_backend
-from ._pipeline import Operation, RequestOptions, Timeout
+from ._operation import Operation
+from ._options import RequestOptions, Timeout
 from ._retry import RetryConfig
 from ._serde import OpenEnum
 from .batch import Adaptive, BatchProgress, batch, batch_iter

@@ -8,11 +8,12 @@ once and never retried.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import stat
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import IO, Any, ClassVar, Union
 
 import aiohttp
@@ -25,6 +26,7 @@ UploadSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Asyn
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _OCTET_STREAM = "application/octet-stream"
+_FILE_CHUNK = 1 << 18
 
 
 class Upload:
@@ -57,8 +59,9 @@ class Upload:
             raise TypeError(f"an upload reads a path, bytes or an async iterable of bytes, not {type(source).__name__}")
         if not filename:
             raise ValueError("an upload from bytes or an async iterable needs a filename")
-        if _CONTROL.search(filename) or (content_type is not None and _CONTROL.search(content_type)):
-            raise ValueError("an upload's filename and content type must not hold control characters")
+        _check_text("filename", filename)
+        if content_type is not None:
+            _check_text("content type", content_type)
         self.filename = filename
         self.content_type = content_type or _OCTET_STREAM
 
@@ -84,12 +87,35 @@ class Upload:
     __hash__ = None  # type: ignore[assignment]  # mutable sources: equal but not hashable
 
 
+def _check_text(what: str, value: str) -> None:
+    if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"an upload's {what} must be a string, not {type(value).__name__}")
+    if _CONTROL.search(value):
+        raise ValueError(f"an upload's {what} must not hold control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"an upload's {what} is not valid Unicode (it holds a lone surrogate)") from None
+
+
+class SourceFailed(Exception):
+    """An upload's source failed while it was being sent (the caller's iterator raised, or the file
+    shrank); `field` names the part, `cause` is what went wrong."""
+
+    def __init__(self, field: str, reason: str, cause: BaseException | None = None) -> None:
+        super().__init__(reason)
+        self.field, self.reason, self.cause = field, reason, cause
+
+
 class Body:
     """A request body other than bytes: `open()` builds the payload of one attempt, `release()`
     frees what it opened (files), whether or not the attempt sent it all."""
 
     content_type: str = ""
     replayable: bool = True
+    failed: SourceFailed | None = None
+    """Set when a source failed while the last attempt sent it (the pipeline reports it, not the
+    connection error aiohttp makes of it)."""
 
     def check(self) -> tuple[str, str] | None:
         """`(field_path, reason)` when the body cannot be sent at all (checked once, before sending)."""
@@ -114,6 +140,12 @@ class Multipart(Body):
 
     def check(self) -> tuple[str, str] | None:
         for name, value in self.fields:
+            if isinstance(value, Upload):
+                try:
+                    _check_text("filename", value.filename)
+                    _check_text("content type", value.content_type)
+                except (TypeError, ValueError) as exc:
+                    return f"$.{name}", str(exc)
             if isinstance(value, Upload) and isinstance(value.source, str):
                 try:
                     mode = os.stat(value.source).st_mode
@@ -125,10 +157,11 @@ class Multipart(Body):
 
     def open(self) -> aiohttp_payload.Payload:
         self.release()
+        self.failed = None
         writer = aiohttp.MultipartWriter("form-data", boundary=self._boundary)
         for name, value in self.fields:
             if isinstance(value, Upload):
-                part = writer.append_payload(self._payload(value))
+                part = writer.append_payload(self._payload(name, value))
                 # Unquoted: servers read the filename as written (Go does not percent-decode it).
                 part.set_content_disposition("form-data", quote_fields=False, name=name, filename=value.filename)
             else:
@@ -136,17 +169,63 @@ class Multipart(Body):
                 part.set_content_disposition("form-data", quote_fields=False, name=name)
         return writer
 
-    def _payload(self, upload: Upload) -> aiohttp_payload.Payload:
+    def _payload(self, name: str, upload: Upload) -> aiohttp_payload.Payload:
         source = upload.source
         if isinstance(source, bytes):
             return aiohttp_payload.BytesPayload(source, content_type=upload.content_type)
         if isinstance(source, str):
             file = open(source, "rb")  # noqa: SIM115 - closed by release(), after the attempt
             self._open.append(file)
-            return aiohttp_payload.BufferedReaderPayload(file, content_type=upload.content_type)
-        return aiohttp_payload.AsyncIterablePayload(source, content_type=upload.content_type)
+            return _FilePart(file, upload.content_type, self, name)
+        return aiohttp_payload.AsyncIterablePayload(self._watched(name, source), content_type=upload.content_type)
+
+    async def _watched(self, name: str, source: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        """`source`'s chunks; what it raises is kept (aiohttp would wrap it in a connection error)."""
+        try:
+            async for chunk in source:
+                yield chunk
+        except Exception as exc:
+            self.failed = SourceFailed(name, f"the upload's source raised {type(exc).__name__}: {exc}", exc)
+            raise
 
     def release(self) -> None:
         files, self._open = self._open, []
         for file in files:
             file.close()
+
+
+class _FilePart(aiohttp_payload.Payload):
+    """A file sent as exactly the size it had when the request started.
+
+    aiohttp's file payload reads to the end of the file, so a file that grows while it is sent
+    puts more bytes on the wire than `Content-Length` announced (a server framing by it would read
+    the rest as further requests). This one sends the announced bytes and no more; a file that
+    shrinks meanwhile fails the attempt (`SourceFailed`).
+    """
+
+    def __init__(self, file: IO[bytes], content_type: str, body: Multipart, name: str) -> None:
+        super().__init__(file, content_type=content_type)
+        self._file, self._body, self._name = file, body, name
+        self._length = os.fstat(file.fileno()).st_size - file.tell()
+
+    @property
+    def size(self) -> int:
+        return self._length
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        raise TypeError("a file part is streamed, never decoded")
+
+    async def write(self, writer: Any) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(self, writer: Any, content_length: int | None) -> None:
+        loop = asyncio.get_running_loop()
+        left = self._length if content_length is None else min(self._length, content_length)
+        while left > 0:
+            chunk = await loop.run_in_executor(None, self._file.read, min(_FILE_CHUNK, left))
+            if not chunk:
+                reason = f"the file shrank while it was being sent ({left} of its {self._length} bytes missing)"
+                self._body.failed = SourceFailed(self._name, reason)
+                raise self._body.failed
+            await writer.write(chunk)
+            left -= len(chunk)

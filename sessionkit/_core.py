@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import os
 import ssl
 import warnings
 from collections.abc import Coroutine, Iterable, Mapping
+from threading import get_ident
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-import attrs
 from typing_extensions import TypedDict
 
+from ._aiohttp_compat import abandon, session_loop, turn_off_resend
 from ._clock import SYSTEM_CLOCK, Clock
 from ._closing import AsyncClosing
+from ._config import CoreConfig, PoolHandle
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
-from ._loop import runs_here
+from ._loop import LoopRef
+from ._operation import Operation
 from ._options import (
     OptionError,
     RequestOptions,
@@ -31,12 +32,12 @@ from ._options import (
     resolve_retry,
     resolve_timeout,
 )
-from ._pipeline import Operation, execute
+from ._pipeline import execute
 from ._proxy import NO_PROXIES, Proxies
+from ._reader import ACCEPT_ENCODING
 from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
-from ._transport import ACCEPT_ENCODING
-from ._watchdog import Watchdog
+from ._watchdog import watchdog_here
 from .errors import ErrorClassifier, SessionkitError, error_class_for_status
 from .ratelimit import RateLimiter
 from .result import Result
@@ -80,39 +81,6 @@ class CoreOptions(TypedDict, total=False):
     rate_limiter: RateLimiter | None
 
 
-@attrs.frozen
-class CoreConfig:
-    """What the pipeline needs of a core, fixed when the core is built: the pipeline reads this and
-    never asks the core for policy."""
-
-    service: str
-    server_url: str
-    headers: Mapping[str, str]  # checked once here, so a call never re-checks them
-    secrets: Secrets
-    timeout: Timeout
-    retry: RetryConfig
-    max_response_bytes: int
-    hooks: Hooks
-    classify: ErrorClassifier
-    hints: Mapping[int, str]
-    clock: Clock
-    proxies: Proxies
-    problem: tuple[str, str] | None  # (reason, field path) every call fails with, if set
-    path_prefix: str  # put before every operation's path (an organisation scope); already encoded
-    limiter: RateLimiter | None = None  # awaited before every attempt (sessionkit.ratelimit)
-    _merged: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = attrs.field(
-        factory=dict[tuple[tuple[str, str], ...], "Mapping[str, str]"], init=False, eq=False
-    )
-
-    def merged_headers(self, fixed: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
-        """`headers` with an operation's constant headers on top (its `Accept`, a JSON body's
-        `Content-Type`): built once per core and kind, then shared, and never changed."""
-        merged = self._merged.get(fixed)
-        if merged is None:
-            merged = self._merged[fixed] = {**self.headers, **dict(fixed)}
-        return merged
-
-
 class BaseCore(AsyncClosing):
     """Shared configuration and the connection pool of one service client.
 
@@ -132,6 +100,11 @@ class BaseCore(AsyncClosing):
     """What a caller can do about a status, appended to the error's message."""
     credential_env: ClassVar[str | None] = None
     """The environment variable the credential falls back to when none is given."""
+    credential_arg: ClassVar[str | None] = None
+    """The constructor argument of a credential the service requires (None: optional). Without it
+    every call ends in `Err(InvalidRequestError)` naming the argument and `credential_env`."""
+    credential_header: ClassVar[str] = "Authorization"
+    """The header the credential travels in (given in `headers=` instead, it counts as given)."""
 
     def __init__(
         self,
@@ -165,6 +138,7 @@ class BaseCore(AsyncClosing):
             url = check_server_url(url)
         except OptionError as exc:
             problem = (str(exc), exc.field_path)
+            url = redact_url(url) if isinstance(url, str) else ""  # pyright: ignore[reportUnnecessaryIsInstance]  # a repr shows it
         self.server_url: str = url
         self.timeout = resolve_timeout(timeout, Timeout())
         self.retry = resolve_retry(retries, RetryConfig())
@@ -183,8 +157,8 @@ class BaseCore(AsyncClosing):
         self.max_response_bytes = max_response_bytes
         self.path_prefix = path_prefix
         self._session = session
-        self._watchdog: Watchdog | None = None
-        self._pool_loop: asyncio.AbstractEventLoop | None = None  # the loop of the pool this core built
+        self._handle: PoolHandle | None = None  # the open pool of `_home`, handed to the pipeline
+        self._home: LoopRef | None = None  # the loop of the pool this core built
         self._owns_session = session is None
         self._closed = False
         self._warned_unclosed = False
@@ -200,11 +174,12 @@ class BaseCore(AsyncClosing):
                 check_headers(base)
             except OptionError as exc:
                 problem = (str(exc), exc.field_path)
+        proxies = Proxies.from_env() if trust_env else NO_PROXIES
         self.config = CoreConfig(
             service=self.service,
             server_url=self.server_url,
             headers=base,
-            secrets=Secrets.of(self.secret_headers, base, self.server_url),
+            secrets=Secrets.of(self.secret_headers, base, server_url or self.server_url, *proxies.urls()),
             timeout=self.timeout,
             retry=self.retry,
             max_response_bytes=max_response_bytes,
@@ -212,10 +187,11 @@ class BaseCore(AsyncClosing):
             classify=type(self).error_classifier,
             hints=self.status_hints,
             clock=clock or SYSTEM_CLOCK,
-            proxies=Proxies.from_env() if trust_env else NO_PROXIES,
+            proxies=proxies,
             problem=problem,
             path_prefix=path_prefix,
             limiter=rate_limiter,
+            needs_credential=self._missing_credential(base),
         )
         self._warn_plain_http()
 
@@ -228,6 +204,16 @@ class BaseCore(AsyncClosing):
         """Whether the core has credentials to send (a token or key, given or from the environment)."""
         return bool(self.auth_headers())
 
+    def _missing_credential(self, headers: Mapping[str, str]) -> tuple[str, str, str] | None:
+        """(header, reason, field) when the service needs a credential the core does not have: a
+        call must then carry that header itself (`RequestOptions.headers`), or it sends nothing."""
+        arg = type(self).credential_arg
+        wanted = type(self).credential_header.lower()
+        if arg is None or any(name.lower() == wanted for name in headers):
+            return None
+        where = f" or set the {self.credential_env} environment variable" if self.credential_env else ""
+        return (wanted, f"no credential: pass {arg}={where}; nothing was sent", arg)
+
     # --- the pipeline --------------------------------------------------------------------------
     def send(
         self, op: Operation[Any, T], request: Any = None, options: RequestOptions | None = None
@@ -236,7 +222,7 @@ class BaseCore(AsyncClosing):
 
         A plain function handing back `execute`'s coroutine: one coroutine frame less per call.
         """
-        return execute(self, op, request, options)
+        return execute(self.config, self, op, request, options)
 
     def base_headers(self) -> dict[str, str]:
         """The headers of every request (checked when the core was built)."""
@@ -244,33 +230,38 @@ class BaseCore(AsyncClosing):
 
     def client_session(self) -> aiohttp.ClientSession:
         """The pool for the running loop, built on first use. Raises `RuntimeError` when it cannot be used."""
-        pool = self.pool()
-        if isinstance(pool, str):
-            raise RuntimeError(pool)
-        return pool
+        handle = self.handle()
+        if isinstance(handle, str):
+            raise RuntimeError(handle)
+        return handle.session
 
-    def watchdog(self) -> Watchdog:
-        """The per-attempt deadlines of this core's calls on the running loop."""
-        dog = self._watchdog
-        if dog is None or not runs_here(dog.loop):
-            dog = self._watchdog = Watchdog(asyncio.get_running_loop())
-        return dog
+    def handle(self) -> PoolHandle | str:
+        """The pool for the running loop (its session and the loop's watchdog), built on first use,
+        or why there is none to use."""
+        handle, home = self._handle, self._home
+        # The usual case first: the open pool this core built on the running loop (`LoopRef.here`, inline).
+        if (
+            home is not None
+            and handle is not None
+            and home.thread == get_ident()
+            and home.loop.is_running()
+            and not self._closed
+            and not handle.session.closed
+        ):
+            return handle
+        return self._open_pool()
 
-    def pool(self) -> aiohttp.ClientSession | str:
-        """The pool for the running loop, built on first use, or why there is none to use."""
-        session = self._session
-        loop = self._pool_loop
-        # The usual case first: the open pool this core built on the running loop.
-        if loop is not None and session is not None and not self._closed and not session.closed and runs_here(loop):
-            return session
+    def _open_pool(self) -> PoolHandle | str:
         if self._closed:
             return "this core is closed: aclose() was called (enter it with `async with` to reopen it)"
+        session = self._session
+        here = LoopRef.current()
         if session is not None and not session.closed and self._owns_session:
-            loop = asyncio.get_running_loop()
-            if session._loop is not loop:  # pyright: ignore[reportPrivateUsage]
-                if not session._loop.is_closed():  # pyright: ignore[reportPrivateUsage]
+            loop = session_loop(session)
+            if loop is not here.loop:
+                if loop is not None and not loop.is_closed():
                     return "this core's pool belongs to another event loop that is still running; use one core per loop"
-                _abandon(session)  # its loop is gone: nothing of it can be awaited or reused
+                abandon(session)  # its loop is gone: nothing of it can be awaited or reused
                 session = None
         if session is None or session.closed:
             if not self._owns_session and session is not None:
@@ -285,14 +276,13 @@ class BaseCore(AsyncClosing):
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None),
                 skip_auto_headers=("User-Agent",),
-                auto_decompress=False,  # the transport inflates within the size cap itself
+                auto_decompress=False,  # the reader inflates within the size cap itself
             )
-            # aiohttp silently resends an idempotent request once after a reset; the pipeline's retry
-            # loop owns that decision, so `max_retries=0` means exactly one request on the wire.
-            session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
+            turn_off_resend(session)
             self._session = session
-            self._pool_loop = asyncio.get_running_loop()
-        return session
+        self._home = here
+        self._handle = PoolHandle(session, watchdog_here())
+        return self._handle
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
@@ -308,7 +298,7 @@ class BaseCore(AsyncClosing):
     async def aclose(self) -> None:
         """Close the connection pool; calls still in flight end with an error. Safe to call twice."""
         self._closed = True
-        session, self._session = self._session, None
+        session, self._session, self._handle = self._session, None, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
 
@@ -343,18 +333,6 @@ class BaseCore(AsyncClosing):
                 UserWarning,
                 stacklevel=3,
             )
-
-
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Drop a pool whose event loop has closed. Its connector is marked closed (aiohttp does no I/O
-    on a closed loop), so neither object warns; the sockets close when they are collected."""
-    connector = session.connector
-    session.detach()
-    if connector is not None:
-        # `_close` is aiohttp's synchronous part of `close()`; on a closed loop it only marks the
-        # connector closed, which is all that can be done there.
-        with contextlib.suppress(Exception):
-            connector._close()  # pyright: ignore[reportPrivateUsage, reportUnusedCallResult]
 
 
 def env(name: str) -> str | None:

@@ -6,6 +6,14 @@ the standard library, which then decides; before any encoder runs, `check` walks
 non-string keys and non-JSON types with the path of the bad value, so neither encoder's own rules
 (the standard library turns `1` keys into `"1"`, orjson writes NaN as `null`) ever show.
 
+One depth rule holds for both backends on every Python version: JSON nested more than
+`MAX_DEPTH` (512) levels is refused, in a response body (`JSONDepthError`, a `ValueError`) and in a
+request body (`JSONInputError`). The parsers' own limits differ (orjson stops at 1,024 levels, the
+standard library at its recursion limit, which is about 1,000 on 3.11 and far more on 3.13), so
+they never decide it: `loads` walks a parsed value of more than 1 KiB for its depth, and
+`loads_for_model` (a body decoded into a model, whose fields bound its depth) leaves it to the
+structure step, which checks every free-form (`Any`) value it is given with `check_depth`.
+
 `SESSIONKIT_JSON=json` forces the standard library at import (`orjson` requires it; unset or
 `auto` picks orjson when it can be imported).
 """
@@ -18,9 +26,55 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKENDS", "JSONInputError", "backend", "check", "dumps", "loads", "use"]
+__all__ = [
+    "BACKENDS",
+    "MAX_DEPTH",
+    "JSONDepthError",
+    "JSONInputError",
+    "backend",
+    "check",
+    "check_depth",
+    "dumps",
+    "loads",
+    "loads_for_model",
+    "use",
+]
 
 _std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+MAX_DEPTH = 512
+"""The deepest JSON nesting sessionkit reads or writes (a documented limit, the same for both backends)."""
+_TOO_DEEP = f"JSON nested more than {MAX_DEPTH} levels deep"
+
+
+class JSONDepthError(ValueError):
+    """A JSON value nested more than `MAX_DEPTH` levels deep."""
+
+    def __init__(self) -> None:
+        super().__init__(_TOO_DEEP)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether `value` nests containers more than `MAX_DEPTH` levels deep (a walk by levels, no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for container in level:
+            items: Any = container.values() if type(container) is dict else container  # pyright: ignore[reportUnknownVariableType]
+            below += [x for x in items if type(x) is dict or type(x) is list]  # pyright: ignore[reportUnknownVariableType]
+        if not below:
+            return False
+        level = below
+    return True
+
+
+def check_depth(value: Any) -> Any:
+    """`value` itself, or `JSONDepthError` when it is nested more than `MAX_DEPTH` levels deep."""
+    kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
+    if (kind is dict or kind is list) and _too_deep(value):
+        raise JSONDepthError
+    return value
 
 
 class JSONInputError(ValueError):
@@ -32,44 +86,48 @@ class JSONInputError(ValueError):
         self.path = path
 
 
-def check(value: Any, path: str = "$") -> None:
-    """Raise `JSONInputError` unless `value` is plain JSON: str keys, finite numbers, JSON types."""
+def check(value: Any, path: str = "$", depth: int = 0) -> None:
+    """Raise `JSONInputError` unless `value` is plain JSON: str keys, finite numbers, JSON types,
+    at most `MAX_DEPTH` levels deep."""
     kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind is str or kind is int or kind is bool or value is None:
         return
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str and not isinstance(key, str):
-                raise JSONInputError(f"a key must be a string, got {type(key).__name__} {key!r}", path)
-            if type(item) is not str:  # most values are strings: skip the call for them
-                check(item, f"{path}.{key}")
+    if kind is dict or kind is list or kind is tuple:
+        if depth >= MAX_DEPTH:
+            shown = path if len(path) <= 100 else path[:100] + "…"
+            raise JSONInputError(f"nested more than {MAX_DEPTH} levels deep (or circular)", shown)
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise JSONInputError(f"a key must be a string, got {type(key).__name__} {key!r}", path)
+                if type(item) is not str:  # most values are strings: skip the call for them
+                    check(item, f"{path}.{key}", depth + 1)
+            return
+        for index, item in enumerate(value):
+            if type(item) is not str:
+                check(item, f"{path}[{index}]", depth + 1)
         return
     if kind is float:
         if not math.isfinite(value):
             raise JSONInputError(f"{value!r} is not a JSON number", path)
         return
-    if kind is list or kind is tuple:
-        for index, item in enumerate(value):
-            if type(item) is not str:
-                check(item, f"{path}[{index}]")
-        return
     # Subclasses, as the standard library encodes them (a str enum as its string, an IntEnum as a number).
     if isinstance(value, (str, int)):
         return
     if isinstance(value, float):
-        return check(float(value), path)
+        return check(float(value), path, depth)
     if isinstance(value, dict):
-        return check(dict(value), path)  # pyright: ignore[reportUnknownArgumentType]
+        return check(dict(value), path, depth)  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(value, (list, tuple)):
-        return check(list(value), path)  # pyright: ignore[reportUnknownArgumentType]
+        return check(list(value), path, depth)  # pyright: ignore[reportUnknownArgumentType]
     raise JSONInputError(f"a {type(value).__name__} is not a JSON value", path)
 
 
 def _checked(value: Any) -> None:
     try:
         check(value)
-    except RecursionError:  # a circular or absurdly deep value
-        raise JSONInputError("nested too deeply (or circular)", "$") from None
+    except RecursionError:  # the caller's own stack was already deep
+        raise JSONInputError(f"nested more than {MAX_DEPTH} levels deep (or circular)", "$") from None
 
 
 def _std_encode(value: Any) -> bytes:
@@ -81,9 +139,31 @@ def _std_dumps(value: Any) -> bytes:
     return _std_encode(value)
 
 
-_std_loads: Callable[[bytes | str], Any] = json.loads
+def _std_parse(data: bytes | str) -> Any:
+    try:
+        return json.loads(data)
+    except RecursionError:  # the parser ran out of stack before any other limit: too deep
+        raise JSONDepthError from None
+
+
+_parse: Callable[[bytes | str], Any] = _std_parse
 dumps: Callable[[Any], bytes] = _std_dumps
-loads: Callable[[bytes | str], Any] = _std_loads
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse any JSON body; `ValueError` for one that is not JSON, `JSONDepthError` (a `ValueError`)
+    for one nested more than `MAX_DEPTH` levels deep."""
+    value = _parse(data)
+    if len(data) > 2 * MAX_DEPTH:  # a body shorter than 1 KiB cannot nest that deep
+        check_depth(value)
+    return value
+
+
+loads_for_model: Callable[[bytes | str], Any] = json.loads
+"""Parse a body that is decoded into a model next: the model bounds the depth of its typed fields,
+and its free-form fields are checked with `check_depth` as they are structured. It is the backend's
+parser itself, switched by `use` (no call in between on the hot path): the caller treats a
+`RecursionError` as `JSONDepthError`."""
 BACKENDS = ("json", "orjson")
 # A digit -> "0", what may follow a number (`,` `}` `]` or white space) -> "T", anything else -> "x".
 _MARKS = bytes(48 if 48 <= i <= 57 else 84 if i in b",}] \t\r\n" else 120 for i in range(256))
@@ -119,26 +199,27 @@ def _orjson_pair() -> tuple[Callable[[Any], bytes], Callable[[bytes | str], Any]
         except TypeError:  # a 65-bit integer or a lone surrogate: the standard library decides
             return _std_encode(value)
 
-    def fast_loads(data: bytes | str) -> Any:
+    def fast_parse(data: bytes | str) -> Any:
         if type(data) is bytes and not _long_integer(data):
             try:
                 return decode(data)
             except decode_error:  # what orjson refuses, the standard library may read: it decides
                 pass
-        return _std_loads(data)
+        return _std_parse(data)
 
-    return fast_dumps, fast_loads
+    return fast_dumps, fast_parse
 
 
 def use(name: str) -> None:
     """Switch the backend for the whole process: "json" or "orjson" (ImportError when absent)."""
-    global dumps, loads, _active
+    global dumps, _parse, loads_for_model, _active
     if name == "json":
-        dumps, loads = _std_dumps, _std_loads
+        dumps, _parse = _std_dumps, _std_parse
     elif name == "orjson":
-        dumps, loads = _orjson_pair()
+        dumps, _parse = _orjson_pair()
     else:
         raise ValueError(f"unknown JSON backend {name!r}: expected one of {BACKENDS}")
+    loads_for_model = json.loads if name == "json" else _parse
     _active = name
 
 

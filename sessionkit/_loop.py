@@ -1,24 +1,40 @@
-"""Which event loop is running, without asking asyncio on every call."""
+"""Which event loop is running, without asking asyncio on every call.
+
+On Python 3.11 `asyncio.get_running_loop()` asks the kernel for the process id (a `getpid` system
+call) each time. A `LoopRef` records a loop and the thread it ran on when it was taken; asking it
+later needs no system call: a thread runs at most one loop at a time, so when the recorded loop is
+running and this is its thread, it is the loop running this code. It works for any loop that has
+`is_running()` (asyncio's own, uvloop, ...).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
-__all__ = ["runs_here"]
+__all__ = ["LoopRef", "runs_here"]
+
+_ident = threading.get_ident
 
 
-def runs_here(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether `loop` is the loop running this code.
+class LoopRef:
+    """A loop and the thread that ran it when this was taken."""
 
-    Not `loop is asyncio.get_running_loop()`: on Python 3.11 that asks the kernel for the process
-    id (a `getpid` system call) on every call. A loop that is running records its thread, and one
-    thread runs at most one loop at a time, so the thread's identity answers the same question.
-    """
-    thread = getattr(loop, "_thread_id", _UNKNOWN)  # asyncio's own loops; others: ask asyncio
-    if thread is _UNKNOWN:
-        return loop is asyncio.get_running_loop()
-    return thread == threading.get_ident()
+    __slots__ = ("loop", "thread")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: int) -> None:
+        self.loop, self.thread = loop, thread
+
+    @classmethod
+    def current(cls) -> LoopRef:
+        """The running loop (raises `RuntimeError` outside one)."""
+        return cls(asyncio.get_running_loop(), _ident())
+
+    def here(self) -> bool:
+        """Whether this loop is the one running the caller."""
+        return self.thread == _ident() and self.loop.is_running()
 
 
-_UNKNOWN = object()
+def runs_here(ref: LoopRef | None) -> bool:
+    """`ref.here()`, and False for no loop at all."""
+    return ref is not None and ref.thread == _ident() and ref.loop.is_running()

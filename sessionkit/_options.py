@@ -121,8 +121,10 @@ def check_server_url(url: Any, name: str = "server_url") -> str:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise OptionError(f"{name} is not a valid URL: {exc}", name) from None
+    except ValueError:
+        # Not the parser's own text: it may quote part of a password (one holding "/", "?" or "#").
+        reason = "its host or port cannot be read (a password with / ? # @ must be percent-encoded)"
+        raise OptionError(f"{name} is not a valid URL: {reason}", name) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OptionError(f"{name} must be an http:// or https:// URL with a host", name)
     if parts.query or parts.fragment or url.endswith(("?", "#")):

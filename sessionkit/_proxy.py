@@ -35,6 +35,10 @@ class Proxies:
     def __bool__(self) -> bool:
         return bool(self._by_scheme)
 
+    def urls(self) -> list[str]:
+        """The proxy URLs (their userinfo is secret)."""
+        return list(self._by_scheme.values())
+
     def _resolve(self, scheme: str, host: str) -> tuple[URL | None, Mapping[str, str] | None]:
         proxy = self._by_scheme.get(scheme)
         if proxy is None or (self._no_proxy and _bypass(host, self._no_proxy)):

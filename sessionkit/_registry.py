@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar, cast
 
 import attrs
 
-from ._pipeline import Operation
+from ._operation import Operation
 
 __all__ = ["Registered", "all_pages", "collect", "function_name", "streams", "waits_on"]
 

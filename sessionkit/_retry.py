@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import math
+import random
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,9 @@ class RetryConfig:
 
     Waits grow exponentially from `initial_wait` (capped at `max_wait`) with full jitter; the sum of
     waits never exceeds `max_total_wait`. A `Retry-After` up to `max_retry_after` seconds is honoured
-    as given; a longer one ends the call at once with the `RateLimitError` that asked for it.
+    (with up to a fifth more of jitter, at most a second); a longer one ends the call at once with the
+    `RateLimitError` that asked for it. A 429 is retried whatever the method (the server refused it
+    before acting on it), and so is a connection that could not be made (nothing was sent).
     """
 
     max_retries: int = 2
@@ -35,6 +38,13 @@ class RetryConfig:
     retry_connection_errors: bool = True
     retry_timeouts: bool = True
     max_retry_after: float = 60.0
+
+    def honoured(self, retry_after: float) -> float:
+        """The wait for a `Retry-After` of `retry_after` seconds: as asked, plus up to a fifth more
+        (at most a second) when `jitter` is on, so the calls that saw one 429 do not wake together."""
+        if not self.jitter or retry_after <= 0:
+            return retry_after
+        return retry_after + random.uniform(0.0, min(0.2 * retry_after, 1.0))
 
     def waits(self) -> Iterator[float]:
         """The backoff waits before retry 1, 2, ... (jittered when `jitter` is on)."""

@@ -127,6 +127,11 @@ def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def format_datetime(value: datetime) -> str:
+    """A datetime as the wire writes it: ISO 8601, UTC as "Z"."""
+    return _format_datetime(value)
+
+
 def _format_datetime(value: datetime) -> str:
     if value.tzinfo is timezone.utc:
         return value.isoformat().replace("+00:00", "Z")
@@ -134,7 +139,8 @@ def _format_datetime(value: datetime) -> str:
 
 
 def _structure_any(value: Any, _: Any) -> Any:
-    return value
+    # A free-form value: the one part of a response whose depth no model bounds.
+    return _json.check_depth(value)
 
 
 def _is_plain_optional(tp: Any) -> bool:

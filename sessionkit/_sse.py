@@ -2,33 +2,42 @@
 
 `SSEParser` follows https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream:
 UTF-8 (bad bytes replaced), one leading BOM dropped, lines ended by CRLF, LF or CR (also split across
-chunks), `:` comments, the `event`, `data` (lines joined with LF), `id` (ignored when it holds NUL)
-and `retry` (ASCII digits only) fields, unknown fields ignored, an event dispatched on a blank line
-only when it has data, and an event cut off by the end of the stream never dispatched.
+chunks), `:` comments, the `event`, `data` (lines joined with LF), `id` and `retry` (ASCII digits
+only) fields, unknown fields ignored, an event dispatched on a blank line only when it has data, and
+an event cut off by the end of the stream never dispatched. Two rules are sessionkit's own: an `id`
+holding a control character (NUL, ESC, DEL, ...) is ignored, as the spec ignores one with NUL,
+since it could not be sent back as a `Last-Event-ID` header; and a `retry` of more than ten digits
+is ignored. A line is buffered in pieces, so one endless line costs time linear in its length
+until it passes the event size limit.
 
-`event_stream` opens a streamed operation through the pipeline and yields its events. A dropped
-connection (cut short, or silent for longer than `Timeout.attempt`) is opened again after a backoff
-wait from the call's `RetryConfig` on the core's clock, sending the last event id when there is one.
-`max_retries` drops in a row (or waits past `max_total_wait`) end it with the error; a connection
-that brought more than one event (servers often greet with one, as Mix's `connected`) starts the
-count again. The server's `retry:` field is kept on the events but does not set the wait. A stream
-the server ends cleanly ends the iteration. Leaving the iteration (or cancelling it) closes the
-connection.
+`event_stream` opens a streamed operation through the pipeline and yields its events. Its body is
+read by the bounded reader (pieces of at most 64 KiB, so no chunk of a compression bomb turns into
+one huge batch of events). A 2xx answer that is not `text/event-stream` is an `Err`, not an empty
+stream. A dropped connection (cut short, or silent for longer than `Timeout.attempt`) is opened
+again after a backoff wait from the call's `RetryConfig` on the core's clock, sending the last
+event id when there is one. `max_retries` drops in a row (or waits past `max_total_wait`) end it
+with the error; a connection that brought more than one event (servers often greet with one, as
+Mix's `connected`) starts the count again. One `Timeout.total`, if set, bounds the whole stream,
+reconnections included. The server's `retry:` field is kept on the events but does not set the
+wait. A stream the server ends cleanly ends the iteration. Leaving the iteration (or cancelling
+it) closes the connection.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from ._options import OptionError, resolve_retry
-from ._pipeline import Operation, RequestOptions, execute
-from ._transport import ByteStream
+from ._deadline import Deadline
+from ._operation import Operation
+from ._options import OptionError, RequestOptions, resolve_retry, resolve_timeout
+from ._pipeline import execute
+from ._reader import ByteStream
 from .errors import ConnectionError, RequestTimeoutError, ResponseValidationError, SessionkitError
 from .result import Err, Ok, Result
 
@@ -37,7 +46,11 @@ if TYPE_CHECKING:
 
 __all__ = ["EventTooLargeError", "SSEParser", "ServerSentEvent", "event_stream"]
 
+T = TypeVar("T")
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_HEADER_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what a header value may not hold
+_MAX_RETRY_DIGITS = 10
+EVENT_STREAM = "text/event-stream"
 
 
 @attrs.frozen
@@ -66,7 +79,8 @@ class SSEParser:
         self._limit = max_event_bytes
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._started = False
-        self._line = ""  # a line not ended yet
+        self._pending: list[str] = []  # the pieces of a line not ended yet
+        self._pending_size = 0
         self._skip_lf = False  # the last chunk ended in CR: an LF opening the next one ends nothing
         self._data: list[str] = []
         self._size = 0
@@ -85,15 +99,20 @@ class SSEParser:
         events: list[ServerSentEvent] = []
         start = 0
         for end in _LINE_END.finditer(text):
-            line = self._line + text[start : end.start()] if self._line else text[start : end.start()]
-            self._line = ""
+            line = text[start : end.start()]
+            if self._pending:
+                self._pending.append(line)
+                line = "".join(self._pending)
+                self._pending, self._pending_size = [], 0
             start = end.end()
             event = self._line_done(line)
             if event is not None:
                 events.append(event)
         if start < len(text):
-            self._line += text[start:]
-            self._check_size(len(self._line))
+            rest = text[start:]
+            self._pending.append(rest)
+            self._pending_size += len(rest)
+            self._check_size(self._pending_size)
         elif text.endswith("\r"):
             self._skip_lf = True
         return events
@@ -117,9 +136,9 @@ class SSEParser:
         elif name == "event":
             self._event = value
         elif name == "id":
-            if "\x00" not in value:
+            if _HEADER_UNSAFE.search(value) is None:
                 self.last_event_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
             self.retry = self._block_retry = int(value)
         return None
 
@@ -138,6 +157,22 @@ def _resumed(request: Any, field: str, last_event_id: str) -> Any:
     return attrs.evolve(request, **{field: last_event_id})
 
 
+def _as_is(event: ServerSentEvent) -> Result[Any, SessionkitError]:
+    return Ok(event)
+
+
+async def _not_an_event_stream(body: ByteStream, op: Operation[Any, Any]) -> SessionkitError:
+    """The error for a success answer that is not an event stream (an HTML page, a JSON body)."""
+    text = ""
+    async with aclosing(body.__aiter__()) as chunks:
+        async for chunk in chunks:  # one bounded piece is enough to show what it was
+            text = chunk.value.decode("utf-8", "replace")[:1000] if isinstance(chunk, Ok) else ""
+            break
+    shown = body.content_type or "no Content-Type"
+    reason = f"expected an event stream ({EVENT_STREAM}), got {shown}"
+    return ResponseValidationError(reason, raw_text=text, status=body.status, headers=body.headers, operation_id=op.id)
+
+
 async def event_stream(
     core: BaseCore,
     op: Operation[Any, ByteStream],
@@ -145,20 +180,33 @@ async def event_stream(
     options: RequestOptions | None = None,
     *,
     resume_field: str = "last_event_id",
-) -> AsyncGenerator[Result[ServerSentEvent, SessionkitError], None]:
-    """The events of `op` (a streamed operation) as `Ok(ServerSentEvent)`; a failure comes once as
-    `Err` and ends it. `resume_field` is the request field sent as `Last-Event-ID` on a reconnect."""
+    decode: Callable[[ServerSentEvent], Result[T, SessionkitError]] = _as_is,
+) -> AsyncGenerator[Result[T, SessionkitError], None]:
+    """The events of `op` (a streamed operation), each passed through `decode`; a failure of the
+    stream comes once as `Err` and ends it, an `Err` from `decode` (one bad event) is yielded and the
+    stream goes on. `resume_field` is the request field sent as `Last-Event-ID` on a reconnect.
+    Every error is scrubbed of the core's secrets."""
     cfg = core.config
+    secrets = cfg.secrets
+    try:
+        retry = resolve_retry(options.retries if options else None, cfg.retry)
+        timeout = resolve_timeout(options.timeout if options else None, cfg.timeout)
+    except OptionError:  # the first open below refuses the same options with their field path
+        retry, timeout = cfg.retry, cfg.timeout
+    deadline = Deadline(timeout, cfg.clock)  # one for the whole stream, reconnections included
     current = request
     last_id = ""
     drops, waited = 0, 0.0
     waits = None
     while True:
-        opened = await execute(core, op, current, options)
+        opened = await execute(cfg, core, op, current, options, deadline=deadline)
         if isinstance(opened, Err):
             yield opened
             return
         body: ByteStream = opened.value
+        if body.content_type.split(";", 1)[0].strip().lower() != EVENT_STREAM:
+            yield Err(secrets.scrub_error(await _not_an_event_stream(body, op)))
+            return
         parser = SSEParser(cfg.max_response_bytes, last_id)
         failure: SessionkitError | None = None
         delivered = 0
@@ -170,18 +218,15 @@ async def event_stream(
                 try:
                     events = parser.feed(chunk.value)
                 except EventTooLargeError as exc:
-                    yield Err(ResponseValidationError(str(exc), field_path="", operation_id=op.id))
+                    yield Err(secrets.scrub_error(ResponseValidationError(str(exc), operation_id=op.id)))
                     return
                 for event in events:
                     delivered += 1
-                    yield Ok(event)
+                    decoded = decode(event)
+                    yield decoded if isinstance(decoded, Ok) else Err(secrets.scrub_error(decoded.error))
         if failure is None:
             return  # the server ended the stream
         last_id = parser.last_event_id
-        try:
-            retry = resolve_retry(options.retries if options else None, cfg.retry)
-        except OptionError:  # unreachable: the open above already refused bad options
-            retry = cfg.retry
         if delivered > 1 or waits is None:  # one that went past its greeting starts the count again
             drops, waited, waits = 0, 0.0, retry.waits()
         drops += 1
@@ -193,5 +238,7 @@ async def event_stream(
             yield Err(failure)
             return
         waited += wait
-        await cfg.clock.sleep(wait)
+        if not await deadline.sleep(wait):
+            yield Err(failure)
+            return
         current = _resumed(request, resume_field, last_id) if last_id else request

@@ -10,10 +10,13 @@ the caller re-runs the detailed converter for the error's field path.
 
 from __future__ import annotations
 
+import enum
 import itertools
+import sys
 import types
 import typing
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Union
 
 import attrs
@@ -22,6 +25,7 @@ import cattrs
 __all__ = ["make_structure_fn"]
 
 _EXACT = (str, int, float, bool)
+NATIVE_Z = sys.version_info >= (3, 11)  # datetime.fromisoformat reads "Z" and 1 to 9 fraction digits
 _FACTORY: Any = attrs.Factory  # a class at run time; typed as an overloaded function
 _counter = itertools.count()
 
@@ -115,18 +119,50 @@ def make_structure_fn(
 
 def _convert(var: str, tp: Any, conv: cattrs.Converter, scope: dict[str, Any], i: int) -> list[str]:
     """Lines that turn the raw value in `var` into the field's value, or raise."""
-    if tp is Any:
-        return []
+    if tp is Any:  # free-form JSON: its hook checks the depth no model bounds
+        scope[f"__h{i}"] = conv.get_structure_hook(Any)
+        return [f"    {var} = __h{i}({var}, None)"]
     hook, typ = f"__h{i}", f"__t{i}"
     inner = optional_inner(tp)
     target = tp if inner is None else inner
     scope[hook], scope[typ] = conv.get_structure_hook(target), target
     convert = f"{var} = {hook}({var}, {typ})"
+    inline = _inline(var, target, convert, scope, i)
     if inner is not None:
+        if inline is not None:
+            return [f"    if {var} is not None:", *("    " + line for line in inline)]
         guard = f"{var} is not None" + (f" and type({var}) is not {inner.__name__}" if inner in _EXACT else "")
         return [f"    if {guard}:", f"        {convert}"]
     if tp in _EXACT:
         return [f"    if type({var}) is not {tp.__name__}:", f"        {convert}"]
-    # Anything else (a model, a list, an enum, a datetime) through its hook; so is a None that
+    if inline is not None:
+        return inline
+    # Anything else (a model, a list of models, a mapping) through its hook; so is a None that
     # an absent key gave a non-optional field, and the hook decides.
     return [f"    {convert}"]
+
+
+def _inline(var: str, tp: Any, convert: str, scope: dict[str, Any], i: int) -> list[str] | None:
+    """The usual value of a datetime, an open enum or a list of scalars read without a call to its
+    hook (which still reads any other value); None for any other type."""
+    if tp is datetime and NATIVE_Z:  # 3.11+ reads "Z" and any fraction: an odd form raises, and
+        scope["__fromiso"] = datetime.fromisoformat  # the detailed converter (the hook) reads it
+        return [f"    if type({var}) is str:", f"        {var} = __fromiso({var})", "    else:", f"        {convert}"]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        scope[f"__m{i}"] = tp._value2member_map_  # known values by a dict lookup; the rest by the hook
+        return [
+            f"    __x = __m{i}.get({var}) if type({var}) is str else None",
+            f"    {var} = __x if __x is not None else {convert[len(var) + 3 :]}",
+        ]
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is list and len(args) == 1 and args[0] in _EXACT:
+        return [  # a list whose items have the type is kept as it is; any other goes to the hook
+            f"    if type({var}) is list:",
+            f"        for __x in {var}:",
+            f"            if type(__x) is not {args[0].__name__}:",
+            f"                {convert}",
+            "                break",
+            "    else:",
+            f"        {convert}",
+        ]
+    return None

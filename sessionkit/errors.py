@@ -60,13 +60,15 @@ class SessionkitError(Exception):
 
 
 class InvalidRequestError(SessionkitError):
-    """The input failed validation; nothing was sent."""
+    """The input failed validation (nothing was sent), or the caller's own upload source failed
+    while it was being sent (`cause` is what it raised)."""
 
-    def __init__(self, reason: str, *, field_path: str = "", **kw: Any) -> None:
+    def __init__(self, reason: str, *, field_path: str = "", cause: BaseException | None = None, **kw: Any) -> None:
         where = f" at {field_path}" if field_path else ""
         super().__init__(f"invalid request{where}: {reason}", **kw)
         self.field_path = field_path
         self.reason = reason
+        self.cause = cause
 
 
 class ConnectionError(SessionkitError):

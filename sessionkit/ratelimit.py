@@ -7,23 +7,28 @@
 `RedisRateLimiter` (`pip install 'sessionkit[redis]'`) shares one limit between every process that
 names the same Redis key. Both pace starts with GCRA (a token bucket kept as one timestamp): with
 `burst=1` attempts start exactly `1 / rate` seconds apart, so a server that allows `rate` requests a
-second never sees more. A limiter never raises and never waits past the call's total deadline: it
-lets the attempt start, or returns a `Refusal` that the call ends with.
+second never sees more. A limiter never raises and never waits past the call's total deadline: its
+queue, its sleeps and its Redis round trips all end by it; it lets the attempt start, or returns
+a `Refusal` that the call ends with. A bad rate, burst or Redis URL is a `ValueError` when the
+limiter is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import math
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import attrs
 
 from ._clock import Clock
 from ._closing import AsyncClosing
+from ._deadline import Deadline, DeadlinePassed
 from ._logging import logger
-from ._loop import runs_here
+from ._loop import LoopRef
 from ._secrets import Secrets, redact_url
 from .errors import ConnectionError, RequestTimeoutError, SessionkitError
 
@@ -31,6 +36,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["LocalRateLimiter", "RateLimiter", "RedisRateLimiter", "Refusal"]
+
+MAX_BURST = 1_000_000_000
+MAX_REDIS_RATE = 1_000_000.0  # Redis keeps the schedule in whole microseconds
 
 
 @attrs.frozen
@@ -58,7 +66,8 @@ class RateLimiter(Protocol):
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
         """Wait (on `clock`) until an attempt may start and return None, or return why it may not.
 
-        `deadline` is the call's total deadline on `clock.monotonic()`'s time line, if it has one.
+        `deadline` is the call's total deadline on `clock.monotonic()`'s time line, if it has one;
+        no wait may go past it (`Deadline.until(clock, deadline)` bounds any await by it).
         """
         ...
 
@@ -66,8 +75,12 @@ class RateLimiter(Protocol):
 def _check_rate(rate: float, burst: int) -> None:
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ValueError(f"rate must be a finite number of requests per second > 0, got {rate!r}")
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise ValueError(f"burst must be an int >= 1, got {burst!r}")
+    if not math.isfinite(1.0 / rate):
+        raise ValueError(f"rate {rate!r} is too small: one request every {1.0 / rate} seconds")
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= MAX_BURST:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"burst must be an int from 1 to {MAX_BURST:,}, got {burst!r}")
+    if not math.isfinite((burst - 1) / rate):
+        raise ValueError(f"burst {burst} at rate {rate!r} spans more time than can be counted")
 
 
 class Gcra:
@@ -86,9 +99,9 @@ class Gcra:
         self.tolerance = (burst - 1) * self.interval
         self.tat = -math.inf
 
-    def earliest(self, now: float) -> float:
-        """The first time at or after `now` that one more start conforms."""
-        return max(now, self.tat - self.tolerance)
+    def earliest(self, now: float, queued: int = 0) -> float:
+        """The first time at or after `now` that one more start conforms, after `queued` others."""
+        return max(now, self.tat + queued * self.interval - self.tolerance)
 
     def reserve(self, now: float) -> float:
         """Book the next conforming start and return it (at or after `now`)."""
@@ -105,47 +118,69 @@ class Gcra:
         return 0.0
 
 
-class _LoopLock:
-    """A FIFO lock for the running event loop: a core may be used again from a new loop."""
+class _Queue:
+    """A FIFO lock on the running event loop, and how many wait for it. A limiter may be used again
+    from a new loop: there it gets a new lock (the old one's waiters are gone with their loop)."""
 
-    __slots__ = ("_lock", "_loop")
+    __slots__ = ("_home", "lock", "waiting")
 
     def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+        self._home: LoopRef | None = None
 
-    def get(self) -> asyncio.Lock:
-        if self._loop is None or not runs_here(self._loop):
-            self._lock, self._loop = asyncio.Lock(), asyncio.get_running_loop()
-        return self._lock
+    def here(self) -> _Queue:
+        if self._home is None or not self._home.here():
+            self.lock, self.waiting, self._home = asyncio.Lock(), 0, LoopRef.current()
+        return self
+
+    async def enter(self, bound: Deadline) -> bool:
+        """Take the lock before `bound` passes (True), or give up when it passes first (False)."""
+        self.waiting += 1
+        try:
+            await bound.within(self.lock.acquire())
+        except DeadlinePassed:
+            return False
+        finally:
+            self.waiting -= 1
+        return True
 
 
 class LocalRateLimiter:
     """At most `rate` attempt starts a second in this process (`burst` of them at once after an idle spell).
 
     Waiters start in the order they asked. One limiter may serve several cores (one API key used
-    through several clients); it reads and sleeps on the clock of the core that calls it.
+    through several clients); it reads and sleeps on the clock of the core that calls it. A call
+    whose turn, after every waiter ahead of it, would come at or after its total deadline is refused
+    at once; so is one still waiting in the queue when its deadline passes.
     """
 
     def __init__(self, rate: float, *, burst: int = 1) -> None:
+        self._gcra = Gcra(rate, burst)
         self.rate = rate
         self.burst = burst
-        self._gcra = Gcra(rate, burst)
-        self._lock = _LoopLock()  # FIFO; and one sleeper at a time, so a FakeClock moves exactly
+        self._queue = _Queue()  # FIFO; and one sleeper at a time, so a FakeClock moves exactly
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
-        async with self._lock.get():
+        queue, gcra = self._queue.here(), self._gcra
+        if deadline is not None and gcra.earliest(clock.monotonic(), queue.waiting) >= deadline:
+            return _LATE  # the waiters ahead already take every slot up to the deadline
+        if not await queue.enter(Deadline.until(clock, deadline)):
+            return _LATE
+        try:
             now = clock.monotonic()
-            if deadline is not None and self._gcra.earliest(now) >= deadline:
+            if deadline is not None and gcra.earliest(now) >= deadline:
                 return _LATE
-            before = self._gcra.tat
-            start = self._gcra.reserve(now)
+            before = gcra.tat
+            start = gcra.reserve(now)
             if start > now:
                 try:
                     await clock.sleep(start - now)
                 except BaseException:  # cancelled: give the slot back (we hold the lock, it was the last)
-                    self._gcra.tat = before
+                    gcra.tat = before
                     raise
+        finally:
+            queue.lock.release()
         return None
 
     def __repr__(self) -> str:
@@ -154,7 +189,7 @@ class LocalRateLimiter:
 
 _SHARED_SLACK = 0.02  # seconds of the rate a shared limiter's default burst holds
 _OTHER_LOOP = Refusal(
-    "unavailable", "this RedisRateLimiter's connections belong to another event loop: aclose() it there first"
+    "unavailable", "this RedisRateLimiter's connections belong to another event loop that is still running"
 )
 
 
@@ -164,6 +199,35 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError, asyncio.TimeoutError, TimeoutError)
 
 
+def check_redis_url(url: object) -> str:
+    """`url` if redis-py can connect with it (`redis://`, `rediss://` or `unix://`); `ValueError`
+    naming what is wrong otherwise (the URL shown without its password)."""
+    if not isinstance(url, str):
+        raise ValueError(f"the Redis URL must be a string, got {type(url).__name__}")
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        reason = "a bad IPv6 host" if "IPv6" in str(exc) else "a port that is not a number from 0 to 65535"
+        raise ValueError(f"the Redis URL {shown!r} has {reason}") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"the Redis URL {shown!r} must start with redis://, rediss:// or unix://")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"the Redis URL {shown!r} has no host")
+    if parts.scheme == "unix" and not parts.path:
+        raise ValueError(f"the Redis URL {shown!r} has no socket path")
+    if port == 0:
+        raise ValueError(f"the Redis URL {shown!r} has port 0")
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"the Redis URL {shown!r} is refused by redis-py: {redact_url(str(exc))}") from None
+    return url
+
+
 class RedisRateLimiter(AsyncClosing):
     """One limit shared through Redis by every process that uses the same `url` and `key`.
 
@@ -171,18 +235,21 @@ class RedisRateLimiter(AsyncClosing):
     conform, the limiter sleeps the exact wait Redis computed and asks again. Within a process one
     waiter at a time asks Redis (the others queue in order), so Redis sees at most one request per
     process per start. Times come from the caller's wall clock: hosts sharing a key need NTP.
+    Redis keeps the schedule in whole microseconds, rounded up: the rate is never exceeded, and any
+    rate from one a century to a million a second is held as given.
 
     `burst` defaults to 20 ms of the rate (at least 1): a waiter wakes and reaches Redis a
     millisecond or two after its slot, and with no slack that time is lost at every start (at
     200/s, four processes reached 0.85 of the rate with `burst=1` and 0.96 with the default).
 
-    If Redis cannot be reached (connect and command each bounded by `timeout` seconds, no client
-    retries), the call does not hang: with `fallback` (say `LocalRateLimiter(rate / processes)`) the
-    attempt waits on it instead and a warning is logged once per outage; without it the call ends in
-    `Err(ConnectionError)`. Redis is tried again `retry_interval` seconds after a failure.
-    Close it with `await limiter.aclose()` (or `async with`). Its connections belong to the event
-    loop that first used it (a call from another loop ends in `Err(ConnectionError)`); after
-    `aclose()` it reconnects in whichever loop uses it next.
+    If Redis cannot be reached (connect and command each bounded by `timeout` seconds, and both by
+    the call's total deadline; no client retries), the call does not hang: with `fallback` (say
+    `LocalRateLimiter(rate / processes)`) the attempt waits on it instead and a warning is logged
+    once per outage; without it the call ends in `Err(ConnectionError)`. Redis is tried again
+    `retry_interval` seconds after a failure. Close it with `await limiter.aclose()` (or
+    `async with`). Its connections belong to the event loop that first used it: a call from another
+    loop that is still running ends in `Err(ConnectionError)`; once that loop has ended, the
+    limiter connects again from the new one.
     """
 
     def __init__(
@@ -196,32 +263,40 @@ class RedisRateLimiter(AsyncClosing):
         fallback: RateLimiter | None = None,
         retry_interval: float = 5.0,
     ) -> None:
-        _check_rate(rate, 1)
-        burst = max(1, math.ceil(rate * _SHARED_SLACK)) if burst is None else burst
-        _check_rate(rate, burst)
-        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
         try:
             import pyrate_limiter
 
             importlib.import_module("redis.asyncio")  # checked here, used when first connecting
         except ImportError as exc:
             raise ImportError("RedisRateLimiter needs the redis extra: pip install 'sessionkit[redis]'") from exc
+        check_redis_url(url)
+        _check_rate(rate, 1)
+        if rate > MAX_REDIS_RATE:
+            raise ValueError(f"rate must be at most {MAX_REDIS_RATE:,.0f} a second for Redis, got {rate!r}")
+        burst = max(1, math.ceil(rate * _SHARED_SLACK)) if burst is None else burst
+        _check_rate(rate, burst)
+        for name, value in (("timeout", timeout), ("retry_interval", retry_interval)):
+            number = not isinstance(value, bool) and isinstance(value, (int, float))  # pyright: ignore[reportUnnecessaryIsInstance]
+            if not number or not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+        if not isinstance(key, str) or not key:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"key must be a non-empty string, got {key!r}")
         self.url, self.rate, self.burst, self.key = url, rate, burst, key
-        self.timeout, self.fallback, self.retry_interval = float(timeout), fallback, retry_interval
+        self.timeout, self.fallback, self.retry_interval = float(timeout), fallback, float(retry_interval)
         self._secrets = Secrets.of((), {}, url)
-        # Rates are whole units per whole milliseconds: per 1,000 s keeps a fractional rate exact.
-        self._rates = [pyrate_limiter.Rate(max(1, round(rate * 1_000)), 1_000_000, burst)]
+        # pyrate-limiter's GCRA spaces units `ceil(interval * 1000 / limit)` microseconds apart: with
+        # a limit of 1,000 the interval (in ms) is that spacing in microseconds, rounded up.
+        self._rates = [pyrate_limiter.Rate(1000, math.ceil(1_000_000 / rate), burst)]
         self._algorithm = pyrate_limiter.GCRA()
         self._client: Redis | None = None
         self._store: Any = None
         self._down_until = -math.inf
-        self._lock = _LoopLock()
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop its connections belong to
+        self._queue = _Queue()
+        self._home: LoopRef | None = None  # the loop its connections belong to
 
     def _connect(self) -> Any:
         if self._store is None:
-            self._loop = asyncio.get_running_loop()
+            self._home = LoopRef.current()
             from pyrate_limiter import RedisStateStore
             from redis.asyncio import Redis
             from redis.asyncio.retry import Retry
@@ -236,31 +311,53 @@ class RedisRateLimiter(AsyncClosing):
             self._store = RedisStateStore(self._client, self.key)
         return self._store
 
-    async def _wait_for(self, clock: Clock) -> float:
+    def _belongs_elsewhere(self) -> bool:
+        """Whether the connections belong to another loop that still runs (dropped if it has ended)."""
+        home = self._home
+        if self._store is None or home is None or home.here():
+            return False
+        if not home.loop.is_closed():
+            return True
+        self._drop()  # its loop is gone: nothing of it can be awaited or reused
+        return False
+
+    async def _wait_for(self, clock: Clock, bound: Deadline) -> float:
         """One GCRA step in Redis: 0.0 when admitted, else the seconds to wait."""
         store = self._connect()
         now_ms = int(clock.wall() * 1000)
-        decision = await asyncio.wait_for(store.check(self._algorithm, self._rates, now_ms, 1), 2 * self.timeout)
+        decision = await bound.within(store.check(self._algorithm, self._rates, now_ms, 1), 2 * self.timeout)
         return 0.0 if decision.allowed else max(decision.retry_after_ms or 0, 1) / 1000.0
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
-        if self._store is not None and (self._loop is None or not runs_here(self._loop)):
+        if self._belongs_elsewhere():
             return _OTHER_LOOP
-        async with self._lock.get():
+        bound = Deadline.until(clock, deadline)
+        queue = self._queue.here()
+        if not await queue.enter(bound):
+            return _LATE
+        try:
             while True:
                 now = clock.monotonic()
                 if now < self._down_until:
                     return await self._unavailable(clock, deadline, None)
                 try:
-                    wait = await self._wait_for(clock)
+                    wait = await self._wait_for(clock, bound)
+                except DeadlinePassed as exc:
+                    if exc.which == "total":
+                        return _LATE
+                    self._down_until = clock.monotonic() + self.retry_interval
+                    return await self._unavailable(
+                        clock, deadline, TimeoutError(f"no answer within {2 * self.timeout}s")
+                    )
                 except _redis_errors() as exc:
                     self._down_until = clock.monotonic() + self.retry_interval
                     return await self._unavailable(clock, deadline, exc)
                 if wait == 0.0:
                     return None
-                if deadline is not None and clock.monotonic() + wait >= deadline:
+                if not await bound.sleep(wait):
                     return _LATE
-                await clock.sleep(wait)
+        finally:
+            queue.lock.release()
 
     async def _unavailable(self, clock: Clock, deadline: float | None, exc: BaseException | None) -> Refusal | None:
         where = redact_url(self.url)
@@ -272,11 +369,34 @@ class RedisRateLimiter(AsyncClosing):
             logger.warning("rate limiter: Redis at %s is unreachable%s; using the local fallback", where, detail)
         return await self.fallback.acquire(clock, deadline)
 
+    def _drop(self) -> Redis | None:
+        client, self._client, self._store, self._home = self._client, None, None, None
+        return client
+
     async def aclose(self) -> None:
-        """Close the Redis connections. Safe to call twice; a later call reconnects."""
-        client, self._client, self._store = self._client, None, None
-        if client is not None:
-            await client.aclose()
+        """Close the Redis connections. Safe to call twice, and from a later loop; a later call reconnects."""
+        home = self._home
+        client = self._drop()
+        if client is None:
+            return
+        if home is not None and not home.here() and home.loop.is_closed():
+            _forget(client)  # its connections died with their loop: nothing of them can be awaited
+            return
+        await client.aclose()
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter({redact_url(self.url)!r}, rate={self.rate!r}, burst={self.burst!r}, key={self.key!r})"
+
+
+def _forget(client: Redis) -> None:
+    """Close the sockets of a client whose event loop has closed, without that loop."""
+    pool: Any = getattr(client, "connection_pool", None)
+    connections: Any = [*getattr(pool, "_available_connections", ()), *getattr(pool, "_in_use_connections", ())]
+    for connection in connections:
+        writer: Any = getattr(connection, "_writer", None)
+        transport: Any = getattr(writer, "transport", None)
+        sock: Any = getattr(transport, "_sock", None)
+        with contextlib.suppress(Exception):
+            if sock is not None:
+                sock.close()
+            transport._sock = None  # its __del__ would warn of an unclosed transport

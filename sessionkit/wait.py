@@ -9,7 +9,8 @@
 Polls at `interval`, growing by `backoff` up to `max_interval`, with jitter so that many waiters do not
 poll in step. Returns the first `Ok` whose value satisfies `done`; the first `Err` from the poll
 itself (the poll's own retry policy has already run); or `Err(WaitTimeoutError)` naming the last
-state seen when `timeout` seconds pass. It never sleeps past the deadline. Time and sleep come from
+state seen when `timeout` seconds pass. It never sleeps past the deadline, and a poll still in
+flight when it passes is cancelled: the wait ends at its deadline whatever the server does. Time and sleep come from
 `clock` (for tests: `sessionkit.testing.FakeClock`). A bad timing argument is
 `Err(InvalidRequestError)`, like any other bad input.
 """
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from ._clock import SYSTEM_CLOCK, Clock
+from ._deadline import Deadline, DeadlinePassed
 from .errors import InvalidRequestError, RequestTimeoutError, SessionkitError
 from .result import Err, Result
 
@@ -72,32 +74,34 @@ async def wait_until(
             return Err(InvalidRequestError(problem, field_path=name, operation_id=operation_id))
     clock = clock or SYSTEM_CLOCK
     started = clock.monotonic()
-    deadline = started + timeout
+    deadline = Deadline.until(clock, started + timeout)
     wait = interval
     last: T | None = None
     polls = 0
+
+    def timed_out() -> Err[WaitTimeoutError[T]]:
+        state = "nothing yet (no poll finished)" if last is None else describe(last)
+        message = f"still not done after {timeout:g}s and {polls} poll(s); last seen: {state}"
+        elapsed = clock.monotonic() - started
+        kw: dict[str, Any] = {"operation_id": operation_id, "attempts": polls, "elapsed": elapsed}
+        return Err(WaitTimeoutError(message, last=last, polls=polls, timeout=timeout, **kw))
+
     while True:
+        if polls and deadline.passed():
+            return timed_out()
         polls += 1
-        result = await poll()
+        try:
+            result = await deadline.within(poll())  # a poll in flight when the wait ends is cancelled
+        except DeadlinePassed:
+            return timed_out()
         if isinstance(result, Err):
             return result
         last = result.value
         if done(last):
             return result
-        remaining = deadline - clock.monotonic()
+        remaining = deadline.remaining() or 0.0
         if remaining <= 0:
-            state = describe(last)
-            message = f"still not done after {timeout:g}s and {polls} poll(s); last seen: {state}"
-            error: WaitTimeoutError[T] = WaitTimeoutError(
-                message,
-                last=last,
-                polls=polls,
-                timeout=timeout,
-                operation_id=operation_id,
-                attempts=polls,
-                elapsed=clock.monotonic() - started,
-            )
-            return Err(error)
+            return timed_out()
         pause = random.uniform(wait / 2, wait) if jitter else wait
         await clock.sleep(min(pause, remaining))
         wait = min(wait * backoff, max_interval)

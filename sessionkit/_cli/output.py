@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, TextIO
 
-from .._serde import unstructure
 from ..errors import (
     APIError,
     ConnectionError,
@@ -16,6 +14,7 @@ from ..errors import (
     SessionkitError,
 )
 from ..result import Err, Ok, Result
+from .jsonout import to_json
 
 __all__ = ["EXIT_OK", "EXIT_API", "EXIT_USAGE", "EXIT_CONNECTION", "UsageError", "dumps", "error_json", "exit_code"]
 
@@ -30,14 +29,13 @@ class UsageError(Exception):
 
 
 def dumps(value: Any, *, indent: int | None = None) -> str:
-    """JSON of a model, a list of models or plain data: wire names, ISO datetimes."""
-    data = unstructure(value)
-    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    """JSON of a model, a list of models or plain data: wire names, ISO datetimes, any depth."""
+    text = to_json(value, indent=indent)
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (say from a server's `\ud800`): print it escaped
-            text = json.dumps(data, indent=indent, default=str)
+            text = to_json(value, indent=indent, ascii_only=True)
     return text
 
 
@@ -94,9 +92,17 @@ def ndjson_line(value: Any) -> str:
 
 
 def batch_line(index: int, result: Result[Any, Exception]) -> str:
-    """One NDJSON line of batch output: `{"index", "ok"}` or `{"index", "error"}`."""
-    match result:
-        case Ok(value):
-            return ndjson_line({"index": index, "ok": unstructure(value)})
-        case Err(error):
-            return ndjson_line({"index": index, "error": error_json(error)})
+    """One NDJSON line of batch output: `{"index", "ok"}` or `{"index", "error"}`.
+
+    A result that cannot be written (a bug in a model's value) is still a line, naming why, so no
+    finished line ever goes missing from the output.
+    """
+    try:
+        match result:
+            case Ok(value):
+                return ndjson_line({"index": index, "ok": value})
+            case Err(error):
+                return ndjson_line({"index": index, "error": error_json(error)})
+    except Exception as exc:
+        reason = f"the result could not be written as JSON: {type(exc).__name__}: {exc}"
+        return ndjson_line({"index": index, "error": {"error": "OutputError", "message": reason[:1000]}})

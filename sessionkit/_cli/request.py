@@ -54,6 +54,8 @@ def _parse(text: str, where: str) -> Any:
         bad = lone_surrogate_at(value)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # Python's limit on the digits of one integer (4,300 by default)
+        raise UsageError(f"{where} cannot be read: {exc}") from None
     except RecursionError:
         raise UsageError(f"{where} is nested too deeply") from None
     if bad is not None:

@@ -9,7 +9,7 @@ import sys
 from contextlib import aclosing
 from typing import Any
 
-from .._transport import ByteStream
+from .._reader import ByteStream
 from ..errors import SessionkitError
 from ..result import Err, Ok, Result
 from .batchrun import rate_limiter, run_batch
@@ -77,14 +77,18 @@ async def _run_all(list_all: Any, core: Any, request: Any) -> int:
 
 async def _run_stream(stream: Any, core: Any, request: Any) -> int:
     """Each item on its own NDJSON line as it comes, until the stream ends, fails or is interrupted
-    (Ctrl-C cancels the read, which closes the connection)."""
+    (Ctrl-C cancels the read, which closes the connection). An error goes to stderr and the stream
+    goes on as the library's does (one bad event does not end it; a failure of the stream does,
+    and is its last item); the exit code is that of the last error, or 0."""
+    code = EXIT_OK
     async with aclosing(stream(core, request)) as items:
         async for item in items:
             result: Result[Any, SessionkitError] = item
             if isinstance(result, Err):
-                return print_error(result.error)
+                code = print_error(result.error)
+                continue
             print(ndjson_line(result.value), flush=True)
-    return EXIT_OK
+    return code
 
 
 async def _write_body(body: ByteStream) -> int:

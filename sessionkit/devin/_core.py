@@ -13,6 +13,7 @@ class DevinCore(BaseCore):
     """A Devin API client core. `api_key` falls back to the `DEVIN_API_KEY` environment variable."""
 
     service = "devin"
+    credential_arg = "api_key"
     credential_env = "DEVIN_API_KEY"
     error_classifier = status_table(DEVIN_ERRORS)
     default_server_url = "https://api.devin.ai"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._pipeline import Operation, RequestOptions
+from .._operation import Operation
+from .._options import RequestOptions
 from .._registry import collect, waits_on
 from ..errors import SessionkitError
 from ..result import Result

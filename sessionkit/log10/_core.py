@@ -17,7 +17,9 @@ class Log10Core(BaseCore):
     """
 
     service = "log10"
+    credential_arg = "token"
     credential_env = "LOG10_TOKEN"
+    credential_header = "X-Log10-Token"
     default_server_url = "https://log10.io"
 
     def __init__(

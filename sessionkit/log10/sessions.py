@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from .._pipeline import Operation, RequestOptions
+from .._operation import Operation
+from .._options import RequestOptions
 from .._registry import collect
 from .._rules import fields, non_empty
 from .._serde import StructureFailure

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from .._pipeline import Operation, RequestOptions, execute
+from .._operation import Operation
+from .._options import RequestOptions
+from .._pipeline import execute
+from .._reader import ByteStream
 from .._registry import collect, streams
 from .._rules import at_least, between, fields
-from .._sse import event_stream
-from .._transport import ByteStream
+from .._sse import ServerSentEvent, event_stream
 from ..errors import InvalidRequestError, SessionkitError
 from ..result import Err, Ok, Result
 from ._core import MixCore
@@ -471,7 +473,7 @@ async def sessions_files_download(
     if to is not None and not isinstance(to, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance]
         reason = f"must be a path (str or os.PathLike), got {type(to).__name__}"
         return Err(InvalidRequestError(reason, field_path="to", operation_id=DOWNLOAD_FILE.id))
-    opened = await execute(core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
+    opened = await execute(core.config, core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
     if to is None or isinstance(opened, Err):
         return opened
     saved = await opened.value.save(to)
@@ -500,9 +502,13 @@ async def sessions_stream(
     Use it as `async with aclosing(sessions_stream(core, {"id": id})) as events:`; leaving the
     block closes the connection. A failure comes once as `Err` and ends the iteration.
     """
-    async with aclosing(event_stream(core, STREAM_EVENTS, request, options)) as events:
+    async with aclosing(event_stream(core, STREAM_EVENTS, request, options, decode=_decode_event)) as events:
         async for item in events:
-            yield item if isinstance(item, Err) else decode_event(item.value, STREAM_EVENTS.id)
+            yield item
+
+
+def _decode_event(event: ServerSentEvent) -> Result[StreamEvent, SessionkitError]:
+    return decode_event(event, STREAM_EVENTS.id)
 
 
 OPERATIONS = collect(__name__)

@@ -13,6 +13,7 @@ class OrqCore(BaseCore):
     """An Orq client core. `api_key` falls back to the `ORQ_API_KEY` environment variable."""
 
     service = "orq"
+    credential_arg = "api_key"
     credential_env = "ORQ_API_KEY"
     error_classifier = status_table(ORQ_ERRORS)
     default_server_url = "https://my.orq.ai"

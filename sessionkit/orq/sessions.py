@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from .._operation import Operation
+from .._options import RequestOptions
 from .._paging import DEFAULT_MAX_PAGES, every_page
-from .._pipeline import Operation, RequestOptions
 from .._registry import all_pages, collect
 from ..errors import SessionkitError
 from ..result import Result

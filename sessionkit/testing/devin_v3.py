@@ -264,7 +264,10 @@ class FakeDevinV3(FakeServer):
         return response
 
     def _authorize(self, request: web.Request) -> web.StreamResponse | None:
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        header = request.headers.get("Authorization")
+        if not header:
+            return _problem(401, "Missing API key: send Authorization: Bearer cog_...", instance=request.path)
+        scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key.startswith("cog_"):
             detail = "v3 takes a cog_ service-user key or personal access token (apk_ keys are v1 only)"

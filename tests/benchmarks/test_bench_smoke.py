@@ -140,9 +140,9 @@ def test_hand_written_typed_sends_and_reads_what_sessionkit_does() -> None:
     assert clients.hand_dumps(clients.hand_create_body(create)) == dumps(unstructure(create))
     assert clients.hand_dumps(clients.hand_list_body(listing)) == dumps(unstructure(listing))
     page = json.loads(payloads.PAGE_BYTES)
-    assert clients.hand_page(page) == LIST_SESSIONS.structure_response(json.loads(payloads.PAGE_BYTES))
+    assert clients.hand_page(page) == LIST_SESSIONS.structure_fn()(json.loads(payloads.PAGE_BYTES))
     thread = json.loads(payloads.THREAD_BYTES)
-    assert clients.hand_thread(thread) == GET_SESSION.structure_response(json.loads(payloads.THREAD_BYTES))
+    assert clients.hand_thread(thread) == GET_SESSION.structure_fn()(json.loads(payloads.THREAD_BYTES))
 
 
 def test_json_and_markdown_are_written_with_targets_and_machine(results: tuple[dict[str, Any], Path]) -> None:

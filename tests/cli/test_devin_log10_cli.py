@@ -54,10 +54,15 @@ async def test_log10_credentials_from_the_environment(fake_log10: FakeLog10) -> 
     assert fake_log10.requests[-1].headers["X-Log10-Organization"] == "org-env"
 
 
-async def test_log10_without_a_token_is_an_api_error(fake_log10: FakeLog10) -> None:
+async def test_log10_without_a_token_sends_nothing_and_names_the_variable(fake_log10: FakeLog10) -> None:
+    sent_before = len(fake_log10.requests)
     run = await sessionkit("log10", "sessions", "create", "--server-url", fake_log10.url)
-    assert run.code == 1, run
-    assert run.error()["status"] == 401
+    assert run.code == 2, run  # a usage error: nothing was sent
+    error = run.error()
+    assert error["error"] == "InvalidRequestError"
+    assert error["field_path"] == "token"
+    assert "LOG10_TOKEN" in error["message"]
+    assert len(fake_log10.requests) == sent_before
 
 
 async def test_log10_create_batch_makes_one_session_per_line(fake_log10: FakeLog10) -> None:

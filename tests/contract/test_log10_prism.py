@@ -9,6 +9,7 @@ import pytest
 from sessionkit import (
     AuthenticationError,
     Err,
+    InvalidRequestError,
     NotFoundError,
     Ok,
     RequestOptions,
@@ -70,12 +71,21 @@ async def test_missing_organization_violates_the_document(prism_log10: PrismServ
         assert_no_violation(result)
 
 
-async def test_missing_token_is_an_authentication_error(prism_log10: PrismServer, monkeypatch: Any) -> None:
+async def test_missing_token_is_refused_before_sending(prism_log10: PrismServer, monkeypatch: Any) -> None:
     monkeypatch.delenv("LOG10_TOKEN", raising=False)
     async with Log10Core(organization="org-1", server_url=prism_log10.url, retries=0) as core:
         result = await sessions_create(core)
     assert isinstance(result, Err)
-    assert isinstance(result.error, AuthenticationError)
+    assert isinstance(result.error, InvalidRequestError)
+    assert "LOG10_TOKEN" in result.error.message
+
+
+async def test_an_empty_token_is_an_authentication_error(prism_log10: PrismServer, monkeypatch: Any) -> None:
+    monkeypatch.delenv("LOG10_TOKEN", raising=False)
+    async with Log10Core(organization="org-1", server_url=prism_log10.url, retries=0) as core:
+        result = await sessions_create(core, options=RequestOptions(headers={"X-Log10-Token": ""}))
+    assert isinstance(result, Err)
+    assert isinstance(result.error, AuthenticationError), result.error
     assert prism_error(result.error.body) == "UNAUTHORIZED"
 
 

@@ -24,10 +24,10 @@ from sessionkit import (
     Ok,
     RequestOptions,
 )
-from sessionkit._transport import ByteStream
 from sessionkit.mix import (
     OPERATIONS,
     BrowserMode,
+    ByteStream,
     Callback,
     CallbackType,
     CreateSessionRequest,

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from sessionkit import APIError, Operation, ResponseValidationError, SessionkitError
-from sessionkit._pipeline import _api_error, _Call, _decode
+from sessionkit._pipeline import _Call, _classify, _decode  # pyright: ignore[reportPrivateUsage]
+from sessionkit._reader import Raw
 from sessionkit._secrets import Secrets
-from sessionkit._transport import Raw
 
 from .services import SERVICES, Service
 
@@ -131,7 +131,7 @@ def _shaped(tp: Any, depth: int, noise: bool) -> st.SearchStrategy[Any]:
 
 
 def decode(op: Operation[Any, Any], body: bytes) -> Any:
-    return _decode(op, Raw(200, "OK", NO_HEADERS, body), _Call(CALL_CONFIG, op), NO_SECRETS)
+    return _decode(op, Raw(200, "OK", NO_HEADERS, body), _Call(CALL_CONFIG, op, 0.0))
 
 
 def assert_value_or_validation_error(op: Operation[Any, Any], outcome: Any) -> None:
@@ -212,7 +212,9 @@ CLASSIFIERS = [(s.make_core("http://127.0.0.1:1"), op) for s, op in ALL_OPS]
 )
 def test_any_failing_status_and_body_classify_to_an_api_error(status: int, body: bytes) -> None:
     for core, op in CLASSIFIERS:
-        error = _api_error(_Call(core.config, op), Raw(status, "Whatever", NO_HEADERS, body), core.config.secrets)
+        error = _classify(
+            _Call(core.config, op, 0.0), Raw(status, "Whatever", NO_HEADERS, body), core.config.retry.statuses
+        )
         assert isinstance(error, APIError), (op.id, repr(error))
         assert error.status == status
         assert isinstance(str(error), str)

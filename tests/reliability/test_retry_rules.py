@@ -225,7 +225,16 @@ async def test_retry_after_is_honoured(serve: Serve, form: str, first: Step, wai
     assert isinstance(result, Ok), result
     assert result.meta is not None
     assert result.meta.attempts == 2
-    assert clock.sleeps == [pytest.approx(waited)]
+    [slept] = clock.sleeps
+    assert waited <= slept <= waited + min(0.2 * waited, 1.0)  # as asked, plus at most a fifth of jitter
+
+
+async def test_retry_after_without_jitter_is_exact(serve: Serve) -> None:
+    server = await serve(Reply(429, {"Retry-After": "1"}), Reply(200))
+    clock = FakeClock(wall_start=CLOCK_WALL)
+    result = await _call(server.url, clock=clock, retries=attrs.evolve(FAST, jitter=False))
+    assert isinstance(result, Ok), result
+    assert clock.sleeps == [1.0]
 
 
 CAP_TABLE: list[tuple[str, RetryConfig, Mapping[str, str], float]] = [

@@ -122,10 +122,10 @@ def test_any_bytes_parse_the_same_however_they_are_chunked(data: bytes, cuts: li
 # Text a field can hold: no CR or LF (they end lines); names and ids also no colon or NUL.
 _line_text = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=20)
 _name = st.text(st.characters(blacklist_characters="\r\n:\x00", blacklist_categories=["Cs"]), min_size=1, max_size=12)
+# An id holding a control character is ignored (it could not be sent back as Last-Event-ID).
+_id = st.text(st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters=":"), min_size=1, max_size=12)
 _events = st.lists(
-    st.tuples(
-        _name, st.lists(_line_text, min_size=1, max_size=4), st.none() | _name, st.none() | st.integers(0, 10**6)
-    ),
+    st.tuples(_name, st.lists(_line_text, min_size=1, max_size=4), st.none() | _id, st.none() | st.integers(0, 10**6)),
     max_size=6,
 )
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from sessionkit import Err, Ok, RequestTimeoutError, Timeout
-from sessionkit._pipeline import WATCHDOG, _expired  # pyright: ignore[reportPrivateUsage]
-from sessionkit._watchdog import Watchdog
+from sessionkit._loop import LoopRef, runs_here
+from sessionkit._watchdog import WATCHDOG, Watchdog, watchdog_here
 from sessionkit.jupyter import JupyterCore, sessions_get
 from sessionkit.ratelimit import LocalRateLimiter
 
@@ -66,7 +66,7 @@ async def test_many_attempts_in_flight_share_a_few_loop_timers() -> None:
             call.cancel()
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
         assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)  # the caller's cancel passes through
-        dog = core.watchdog()
+        dog = watchdog_here()
         assert not any(dog._slots.values())  # pyright: ignore[reportPrivateUsage]  # every attempt stopped watching
 
 
@@ -88,7 +88,7 @@ async def _watched(dog: Watchdog, seconds: float) -> str:
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError:
-        if _expired(watch):
+        if watch.fired():
             return "deadline"
         raise
     finally:
@@ -97,13 +97,13 @@ async def _watched(dog: Watchdog, seconds: float) -> str:
 
 
 async def test_an_expired_watch_is_a_deadline() -> None:
-    dog = Watchdog(asyncio.get_running_loop())
+    dog = Watchdog(LoopRef.current())
     assert await _watched(dog, 0.01) == "deadline"
     assert not any(dog._slots.values())  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_a_caller_cancel_is_not_a_deadline() -> None:
-    dog = Watchdog(asyncio.get_running_loop())
+    dog = Watchdog(LoopRef.current())
     task = asyncio.create_task(_watched(dog, 30.0))
     await asyncio.sleep(0)
     task.cancel()
@@ -114,7 +114,7 @@ async def test_a_caller_cancel_is_not_a_deadline() -> None:
 
 @pytest.mark.parametrize("order", ["deadline-first", "cancel-first"])
 async def test_a_caller_cancel_in_the_same_turn_as_the_deadline_still_cancels(order: str) -> None:
-    dog = Watchdog(asyncio.get_running_loop())
+    dog = Watchdog(LoopRef.current())
     task = asyncio.create_task(_watched(dog, 30.0))
     await asyncio.sleep(0)  # the attempt is watching, and waiting
 
@@ -130,7 +130,7 @@ async def test_a_caller_cancel_in_the_same_turn_as_the_deadline_still_cancels(or
 
 
 async def test_a_cancel_for_the_deadline_after_the_attempt_ended_does_nothing() -> None:
-    dog = Watchdog(asyncio.get_running_loop())
+    dog = Watchdog(LoopRef.current())
     watch = dog.watch(0.01)
     watch.done()
     await asyncio.sleep(0.05)  # the slot's timer fires with nobody left in it
@@ -139,7 +139,7 @@ async def test_a_cancel_for_the_deadline_after_the_attempt_ended_does_nothing() 
 
 async def test_a_deadline_never_fires_early() -> None:
     loop = asyncio.get_running_loop()
-    dog = Watchdog(loop)
+    dog = Watchdog(LoopRef(loop, threading.get_ident()))
     started = loop.time()
     assert await _watched(dog, 0.05) == "deadline"
     assert loop.time() - started >= 0.05
@@ -149,7 +149,7 @@ async def test_long_deadlines_share_one_timer_a_second() -> None:
     """Past 5 s a deadline is rounded up to a whole second, as aiohttp rounds its own: a minute of
     default 60 s attempts keeps about 60 timers armed, not one per request."""
     loop = asyncio.get_running_loop()
-    dog = Watchdog(loop)
+    dog = Watchdog(LoopRef(loop, threading.get_ident()))
     armed_before = live_timers(loop)
     watches = [dog.watch(30.0 + i / 1000) for i in range(500)]  # deadlines spread over half a second
     assert live_timers(loop) - armed_before <= 2
@@ -184,13 +184,15 @@ async def test_a_call_does_not_ask_asyncio_for_the_running_loop(limited: bool, m
     assert asked == 0
 
 
-async def test_runs_here_tells_the_running_loop_from_others() -> None:
-    from sessionkit._loop import runs_here
+async def _current_ref() -> LoopRef:
+    return LoopRef.current()
 
-    assert runs_here(asyncio.get_running_loop())
+
+async def test_runs_here_tells_the_running_loop_from_others() -> None:
+    assert runs_here(LoopRef.current())
     idle = asyncio.new_event_loop()
     try:
-        assert not runs_here(idle)  # not running at all
+        assert not runs_here(LoopRef(idle, threading.get_ident()))  # not running at all
     finally:
         idle.close()
     other = asyncio.new_event_loop()
@@ -204,7 +206,9 @@ async def test_runs_here_tells_the_running_loop_from_others() -> None:
     thread.start()
     try:
         assert started.wait(10)
-        assert not runs_here(other)  # running, but in another thread
+        taken_there = asyncio.run_coroutine_threadsafe(_current_ref(), other).result(10)
+        assert taken_there.here() is False  # running, but in another thread
+        assert not runs_here(taken_there)
     finally:
         other.call_soon_threadsafe(other.stop)
         thread.join(10)

@@ -24,7 +24,7 @@ import attrs
 import pytest
 from orq_ai_sdk import models as orq_sdk_models
 
-from sessionkit import Err, Ok, RequestOptions
+from sessionkit import Err, InvalidRequestError, Ok, RequestOptions
 from sessionkit._core import BaseCore
 from sessionkit.errors import APIError, AuthenticationError, NotFoundError, PermissionDeniedError
 from sessionkit.result import Result
@@ -469,6 +469,11 @@ async def test_bad_auth(target: Target) -> None:
     scenario.prepare(target, "bad_auth")
     async with scenario.core(target, target.bad_credential) as core:
         result = await scenario.create_call(core)
+        needs_credential = type(core).credential_arg is not None
+    if target.bad_credential is None and needs_credential:  # refused before anything is sent
+        error = err(target, result, InvalidRequestError)
+        assert type(core).credential_env in error.message
+        return
     if scenario.bad_auth_error is None:
         ok(target, result)  # no auth at all: the credential is ignored
         return

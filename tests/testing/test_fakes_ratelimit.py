@@ -105,5 +105,6 @@ async def test_a_core_waits_out_the_fakes_retry_after_and_then_succeeds_past_the
     assert first.error.attempts == 1
     assert isinstance(second, Err)
     assert second.error.attempts == 2
-    assert clock.sleeps == [2.0]
+    [slept] = clock.sleeps
+    assert 2.0 <= slept <= 2.4  # the Retry-After asked, plus up to a fifth of jitter
     assert (fake.served, fake.refused) == (2, 1)

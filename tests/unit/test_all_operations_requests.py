@@ -671,7 +671,10 @@ def test_every_declared_operation_has_a_row_and_every_row_an_operation() -> None
 async def test_request_is_built_as_the_contract_says(case: Case) -> None:
     url = BASE + case.path
     with aioresponses() as mocked:
-        raw = {"body": case.payload} if isinstance(case.payload, bytes) else {"payload": case.payload}
+        raw: dict[str, Any] = {"payload": case.payload}
+        if isinstance(case.payload, bytes):  # an event stream (or a file): says what it is
+            kind = "text/event-stream" if case.payload.startswith(b"id:") else "application/octet-stream"
+            raw = {"body": case.payload, "content_type": kind}
         mocked.add(URL(url, encoded=True), case.method, status=case.status, **raw)
         async with case.make_core() as core:
             result = await case.call(core)

@@ -95,6 +95,51 @@ HOSTILE_BODIES = [
 ]
 
 
+def _nested(depth: int, kind: str = "list") -> bytes:
+    if kind == "list":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+# The one depth rule (`_json.MAX_DEPTH`, 512 levels), whatever each parser's own limit: orjson's is
+# 1,024, the standard library's its recursion limit (about 990 on 3.11, over 2,000 on 3.13).
+DEPTHS = [1, 100, 511, 512, 513, 600, 989, 990, 1000, 1020, 1024, 1025, 2000, 5000]
+
+
+@pytest.mark.usefixtures("restore_backend")
+@pytest.mark.parametrize("kind", ["list", "object"])
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_one_depth_rule_for_both_backends_and_every_python(depth: int, kind: str) -> None:
+    body = _nested(depth, kind)
+    for name in BACKENDS:
+        _json.use(name)
+        if depth <= _json.MAX_DEPTH:
+            value = _json.loads(body)
+            assert isinstance(value, (list, dict)), name
+        else:
+            with pytest.raises(_json.JSONDepthError, match="more than 512 levels deep"):
+                _json.loads(body)
+
+
+@pytest.mark.usefixtures("restore_backend")
+@pytest.mark.parametrize("depth", [512, 513, 1000, 1020, 2000])
+def test_a_deep_free_form_value_in_a_model_is_refused_alike(depth: int) -> None:
+    from sessionkit._serde import StructureFailure, structure_hook
+    from sessionkit.mix import UnknownEvent
+
+    structure = structure_hook(UnknownEvent)
+    body = b'{"data": ' + _nested(depth) + b"}"  # the free-form value is `depth` levels deep
+    outcomes: list[str] = []
+    for name in BACKENDS:
+        _json.use(name)
+        try:
+            structure(_json.loads_for_model(body))
+            outcomes.append("ok")
+        except (StructureFailure, ValueError, RecursionError):  # as the pipeline's decode step reads them
+            outcomes.append("refused")
+    assert outcomes == (["ok", "ok"] if depth <= _json.MAX_DEPTH else ["refused", "refused"])
+
+
 @pytest.mark.usefixtures("restore_backend")
 @pytest.mark.parametrize("body", HOSTILE_BODIES)
 def test_both_backends_read_every_body_alike(body: bytes) -> None:
@@ -137,7 +182,7 @@ def test_a_circular_value_is_an_error_in_both() -> None:
     loop["self"] = loop
     for name in BACKENDS:
         _json.use(name)
-        with pytest.raises(JSONInputError, match="nested too deeply"):
+        with pytest.raises(JSONInputError, match="nested more than 512 levels deep"):
             _json.dumps(loop)
 
 

@@ -90,12 +90,24 @@ async def test_credentials_fall_back_to_env(http: aioresponses, monkeypatch: pyt
     assert headers["X-Log10-Organization"] == "env-org"
 
 
-async def test_no_token_sends_no_token_header(http: aioresponses) -> None:
+async def test_no_token_sends_nothing_and_names_the_variable(http: aioresponses) -> None:
     http.post(URL_, status=201, payload=CREATED)
     async with Log10Core() as core:
         assert not core.has_credentials()
-        await sessions_create(core)
-    assert "x-log10-token" not in header_names(only_call(http))
+        result = await sessions_create(core)
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidRequestError)
+    assert result.error.field_path == "token"
+    assert "LOG10_TOKEN" in result.error.message
+    assert not http.requests
+
+
+async def test_a_token_given_per_call_is_enough(http: aioresponses) -> None:
+    http.post(URL_, status=201, payload=CREATED)
+    async with Log10Core() as core:
+        result = await sessions_create(core, options=RequestOptions(headers={"X-Log10-Token": "per-call"}))
+    assert isinstance(result, Ok), result
+    assert only_call(http).kwargs["headers"]["X-Log10-Token"] == "per-call"
 
 
 @pytest.mark.parametrize("core_org", ["org-core", None])

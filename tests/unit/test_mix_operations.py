@@ -292,14 +292,14 @@ async def test_upload_from_a_path_streams_a_multipart_file_part(http: aiorespons
 
 async def test_an_upload_writes_one_file_part_with_its_name() -> None:
     upload = UploadFileRequest(id="s-1", file=Upload(b"abc", filename='q"uote.bin', content_type="image/png"))
-    from sessionkit._pipeline import _prepare
+    from sessionkit._operation import _prepare  # pyright: ignore[reportPrivateUsage]
     from sessionkit.mix.sessions import UPLOAD_FILE
 
-    prepared = _prepare(UPLOAD_FILE, upload)
-    assert prepared.body is not None
-    assert not isinstance(prepared.body, bytes)
-    data = await rendered_payload(prepared.body.open())
-    prepared.body.release()
+    body = _prepare(UPLOAD_FILE, upload)[4]
+    assert body is not None
+    assert not isinstance(body, bytes)
+    data = await rendered_payload(body.open())
+    body.release()
     assert b'Content-Disposition: form-data; name="file"; filename="q\\"uote.bin"' in data
     assert b"Content-Type: image/png" in data
     assert b"\r\n\r\nabc\r\n" in data

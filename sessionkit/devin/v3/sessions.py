@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
+from ..._operation import Operation
+from ..._options import RequestOptions
 from ..._paging import DEFAULT_MAX_PAGES, every_page
-from ..._pipeline import Operation, RequestOptions
 from ..._registry import all_pages, collect, waits_on
 from ..._rules import at_most_items, between, fields
 from ...errors import SessionkitError

@@ -1,0 +1,81 @@
+"""Every use of a private aiohttp name, in one place, each with a public fallback.
+
+aiohttp may rename or drop any of these in a release. Each is looked up once at import; when it is
+missing or not of the expected shape, sessionkit takes the public path (a little slower, or a
+little less strict), and `tests/unit/test_aiohttp_compat.py` says which path the installed aiohttp
+takes, so an upgrade that changes one shows in the test output, not in production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+__all__ = [
+    "DIRECT_REQUEST",
+    "NO_RESEND",
+    "abandon",
+    "request_function",
+    "session_loop",
+    "turn_off_resend",
+]
+
+
+def _takes_our_arguments() -> bool:
+    """Whether `ClientSession._request` takes what the transport passes, as keyword-only parameters.
+
+    `ClientSession.request` only wraps it (keywords packed into a dict and out again, a context
+    manager around the coroutine): calling it straight is about 14,000 fewer instructions on a get
+    (benchmarks/instructions.py).
+    """
+    method = getattr(aiohttp.ClientSession, "_request", None)
+    if method is None:
+        return False
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers"}
+    return wanted <= params.keys() and all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in wanted)
+
+
+DIRECT_REQUEST = _takes_our_arguments()
+"""Whether `request_function` hands out aiohttp's private `ClientSession._request`."""
+
+
+def request_function(session: aiohttp.ClientSession) -> Callable[..., Awaitable[aiohttp.ClientResponse]]:
+    """What sends one request on `session`: `_request` when its signature is the expected one."""
+    if DIRECT_REQUEST:
+        return session._request  # pyright: ignore[reportPrivateUsage]
+    return session.request  # pyright: ignore[reportReturnType]
+
+
+NO_RESEND = "_retry_connection" in getattr(aiohttp.ClientSession, "ATTRS", ())
+"""Whether aiohttp's own silent resend of an idempotent request after a reset can be turned off."""
+
+
+def turn_off_resend(session: aiohttp.ClientSession) -> None:
+    """aiohttp resends an idempotent request once after a reset; the pipeline's retry loop owns that
+    decision, so `max_retries=0` means exactly one request on the wire."""
+    if NO_RESEND:
+        session._retry_connection = False  # pyright: ignore[reportPrivateUsage]
+
+
+def session_loop(session: aiohttp.ClientSession) -> Any:
+    """The event loop `session` was made in (None when aiohttp no longer says)."""
+    return getattr(session, "_loop", None)
+
+
+def abandon(session: aiohttp.ClientSession) -> None:
+    """Drop a pool whose event loop has closed. Its connector is marked closed (aiohttp does no I/O
+    on a closed loop), so neither object warns; the sockets close when they are collected."""
+    connector = session.connector
+    session.detach()
+    close = getattr(connector, "_close", None)  # aiohttp's synchronous part of `close()`
+    if close is not None:
+        with contextlib.suppress(Exception):
+            close()
