@@ -66,7 +66,8 @@ async def _serve(port_file: Path) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    port_file.write_text(json.dumps({"port": port, "sizes": [len(stream), len(zeros), len(json_bomb)]}))
+    info = json.dumps({"port": port, "sizes": [len(stream), len(zeros), len(json_bomb)]})
+    await asyncio.to_thread(port_file.write_text, info)
     await asyncio.Event().wait()
 
 
@@ -93,6 +94,11 @@ def _server(tmp: Path) -> Iterator[dict[str, Any]]:
         proc.wait(10)
 
 
+def _restart_peak() -> None:
+    """Restart the peak (VmHWM) from the current RSS."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def _peak_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -105,7 +111,7 @@ async def _measure(name: str, rows: list[dict[str, Any]], **facts: Any) -> Async
     import gc
 
     gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")  # restart the peak (VmHWM) from the current RSS
+    _restart_peak()
     before = _peak_kib()
     row: dict[str, Any] = {"case": name, **facts}
     yield row
@@ -142,11 +148,11 @@ async def _measure_all(base: str, sizes: list[int]) -> list[dict[str, Any]]:
                             break
                         largest, total = max(largest, len(chunk.value)), total + len(chunk.value)
             row["bytes_read"], row["largest_chunk"] = total, largest
-    async with JupyterCore(server_url=base, token="t") as jupyter:
-        async with _measure("gzip JSON answer against max_response_bytes", rows, compressed_bytes=sizes[2]) as row:
-            result = await sessions_get(jupyter, {"session": "s"})
-            row["outcome"] = type(result.error).__name__ if isinstance(result, Err) else "Ok"
-            row["cap_mib"] = jupyter.max_response_bytes // MIB
+    json_case = _measure("gzip JSON answer against max_response_bytes", rows, compressed_bytes=sizes[2])
+    async with JupyterCore(server_url=base, token="t") as jupyter, json_case as row:
+        result = await sessions_get(jupyter, {"session": "s"})
+        row["outcome"] = type(result.error).__name__ if isinstance(result, Err) else "Ok"
+        row["cap_mib"] = jupyter.max_response_bytes // MIB
     return rows
 
 
