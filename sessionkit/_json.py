@@ -94,14 +94,14 @@ def _plain(value: Any) -> bool:
     pop, push = stack.pop, stack.append
     while stack:
         container, depth = pop()
-        kind = type(container)
+        kind: type[Any] = type(container)  # pyright: ignore[reportUnknownVariableType]
         if kind is dict:
             if depth >= MAX_DEPTH:
                 return False
             for key, item in container.items():
                 if type(key) is not str:
                     return False
-                t = type(item)
+                t: type[Any] = type(item)  # pyright: ignore[reportUnknownVariableType]
                 if t is str or t is int or t is bool or item is None:
                     continue
                 if t is float:
@@ -115,7 +115,7 @@ def _plain(value: Any) -> bool:
             if depth >= MAX_DEPTH:
                 return False
             for item in container:
-                t = type(item)
+                t: type[Any] = type(item)  # pyright: ignore[reportUnknownVariableType]
                 if t is str or t is int or t is bool or item is None:
                     continue
                 if t is float:
