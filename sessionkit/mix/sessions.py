@@ -17,7 +17,7 @@ import attrs
 
 from .._operation import Operation
 from .._options import RequestOptions
-from .._pipeline import execute
+from .._pipeline import start
 from .._reader import ByteStream
 from .._registry import collect, streams
 from .._rules import at_least, between, fields
@@ -473,7 +473,7 @@ async def sessions_files_download(
     if to is not None and not isinstance(to, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance]
         reason = f"must be a path (str or os.PathLike), got {type(to).__name__}"
         return Err(InvalidRequestError(reason, field_path="to", operation_id=DOWNLOAD_FILE.id))
-    opened = await execute(core.config, core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
+    opened = await start(core.config, core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
     if to is None or isinstance(opened, Err):
         return opened
     saved = await opened.value.save(to)
