@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeAlias, TypeVar, Union, cast
+
+if TYPE_CHECKING:
+    from ._ratelimits import RateLimitInfo
 
 T = TypeVar("T", covariant=True)
 E = TypeVar("E", covariant=True)
@@ -23,6 +26,13 @@ class ResponseMeta:
     attempts: int = 1
     elapsed: float = 0.0
     request_id: str | None = None
+
+    @property
+    def rate_limit(self) -> RateLimitInfo:
+        """The server's rate-limit headers, parsed (`RateLimit-*`, `X-RateLimit-*`; see `RateLimitInfo`)."""
+        from ._ratelimits import parse_rate_limit
+
+        return parse_rate_limit(self.headers)
 
 
 class UnwrapError(Exception):
