@@ -91,9 +91,9 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo:
     combined: dict[str, str] = {}
     structured = headers.get("RateLimit")
     if structured is not None:
-        for key, value in _PARAM.findall(structured):
-            name: str = _SHORT[key] if key in _SHORT else key
-            combined.setdefault(name, value)
+        for found in _PARAM.finditer(structured):
+            key: str = found.group(1)
+            combined.setdefault(_SHORT.get(key, key), found.group(2))
     limit = _whole(
         _first(
             headers, "RateLimit-Limit", "X-RateLimit-Limit", "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens"
