@@ -10,44 +10,22 @@ import asyncio
 import pytest
 import uvloop
 
-from sessionkit import Err, Ok, RequestOptions, RequestTimeoutError, Timeout
+from sessionkit import Err, RequestOptions, RequestTimeoutError, Timeout
 from sessionkit.jupyter import JupyterCore, sessions_get
-from sessionkit.ratelimit import LocalRateLimiter
 
-from .fault_server import FaultServer, json_body
-from .test_faults import SESSION_JSON
-from .test_watchdog import hang
+from .fault_server import FaultServer
+from .test_watchdog import fifty_gets_asking_for_the_loop, hang
 
 
 @pytest.mark.parametrize("limited", [False, True], ids=["plain", "rate-limited"])
 def test_on_uvloop_a_call_does_not_ask_asyncio_for_the_running_loop(
     limited: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked = 0
-    real = asyncio.get_running_loop
-
-    def counting() -> asyncio.AbstractEventLoop:
-        nonlocal asked
-        asked += 1
-        return real()
-
-    async def calls() -> None:
+    async def calls() -> int:
         assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
-        limiter = LocalRateLimiter(1e6, burst=100) if limited else None
-        async with (
-            FaultServer(default=json_body(SESSION_JSON)) as srv,
-            JupyterCore(server_url=srv.url, token="t", rate_limiter=limiter) as core,
-        ):
-            assert isinstance(await sessions_get(core, {"session": "warm-up"}), Ok)
-            monkeypatch.setattr(asyncio, "get_running_loop", counting)
-            try:
-                for i in range(50):
-                    assert isinstance(await sessions_get(core, {"session": f"s-{i}"}), Ok)
-            finally:
-                monkeypatch.setattr(asyncio, "get_running_loop", real)
+        return await fifty_gets_asking_for_the_loop(limited, monkeypatch)
 
-    uvloop.run(calls())
-    assert asked == 0
+    assert uvloop.run(calls()) == 0
 
 
 def test_on_uvloop_the_per_attempt_deadline_holds_and_a_core_serves_a_second_loop() -> None:
