@@ -1,20 +1,22 @@
 """On uvloop (which has no `_thread_id`), a warm core still never asks asyncio for the running loop:
 `LoopRef` recognises the loop by its thread and `is_running()`, which every loop has (on Python 3.11
 each `asyncio.get_running_loop()` is a getpid system call). uvloop is a dev dependency: a missing one
-fails here instead of skipping."""
+skips here saying so (and fails where SESSIONKIT_REQUIRE_EXTRAS is set, as in CI)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-import uvloop
 
 from sessionkit import Err, RequestOptions, RequestTimeoutError, Timeout
 from sessionkit.jupyter import JupyterCore, sessions_get
+from tests._support.extras import require
 
 from .fault_server import FaultServer
 from .test_watchdog import fifty_gets_asking_for_the_loop, hang
+
+uvloop = require("uvloop", "dev")
 
 
 @pytest.mark.parametrize("limited", [False, True], ids=["plain", "rate-limited"])
