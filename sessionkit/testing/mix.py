@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -73,7 +72,16 @@ from ._mix_agent import (
     TurnPlayer,
     answer_body,
 )
-from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
+from ._server import (
+    MISSING,
+    FakeServer,
+    SessionStore,
+    UploadRefused,
+    as_object,
+    json_response,
+    read_json,
+    receive_upload,
+)
 
 __all__ = [
     "AskNotification",
@@ -116,7 +124,6 @@ _BROWSER_MODES = ("electron-embedded-browser", "local-browser-service", "remote-
 _THINKING = ("off", "basic", "medium", "maximum")
 _THUMB = re.compile(r"\d+|w\d+|h\d+")
 _INTERNAL = ("parentToolCallId", "_messages")
-_CHUNK = 1 << 16
 _DROP = object()  # queued to a stream: cut the connection there
 
 
@@ -783,33 +790,9 @@ class FakeMix(FakeServer):
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         try:
             session_id, _ = self._session(request)
-            if not request.content_type.startswith("multipart/"):
-                raise _MixError(400, "Failed to parse multipart form", "bad_request")
-            reader = await request.multipart()
-            while True:
-                part = await reader.next()
-                if part is None:
-                    raise _MixError(400, "No file provided", "bad_request")
-                if getattr(part, "name", None) == "file" and getattr(part, "filename", None):
-                    break
-            name = os.path.basename(str(part.filename))  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
-            if name in ("", ".", ".."):
-                raise _MixError(400, "Invalid filename", "bad_request")
-            folder = self._files_of(session_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            part_file = folder / f".{name}.upload"
-            size, limit = 0, self.max_upload_bytes
-            with part_file.open("wb") as out:
-                while chunk := await part.read_chunk(_CHUNK):  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
-                    size += len(chunk)  # pyright: ignore[reportUnknownArgumentType]
-                    if limit is not None and size > limit:
-                        break
-                    out.write(chunk)  # pyright: ignore[reportUnknownArgumentType]
-            if limit is not None and size > limit:
-                part_file.unlink()
-                raise _MixError(413, f"File too large (max {limit // (1024 * 1024)}MB)", "bad_request")
-            part_file.replace(target)
+            _, target, _ = await receive_upload(request, self._files_of(session_id), limit=self.max_upload_bytes)
+        except UploadRefused as exc:
+            return self._fail(_MixError(exc.status, exc.message, "bad_request"))
         except _MixError as exc:
             return self._fail(exc)
         return json_response(self._file_info(session_id, target), 201, newline=True)
