@@ -125,6 +125,7 @@ _THINKING = ("off", "basic", "medium", "maximum")
 _THUMB = re.compile(r"\d+|w\d+|h\d+")
 _INTERNAL = ("parentToolCallId", "_messages")
 _DROP = object()  # queued to a stream: cut the connection there
+_END = object()  # queued to a stream: end it cleanly there
 
 
 class _MixError(Exception):
@@ -191,6 +192,14 @@ class FakeMix(FakeServer):
         self._turns: dict[str, asyncio.Task[None]] = {}
         self._storage: Path | None = None
         super().__init__(host=host, port=port)
+
+    async def stop(self) -> None:
+        """Stop serving; a turn still running stops too (its questions are gone)."""
+        turns = list(self._turns.values())
+        for task in turns:
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        await super().stop()
 
     @property
     def answers(self) -> list[dict[str, Any]]:
@@ -363,6 +372,14 @@ class FakeMix(FakeServer):
             stream.queue.put_nowait(_DROP)
         return len(targets)
 
+    def end_streams(self, session_id: str | None = None) -> int:
+        """End every open stream of `session_id` (None: all) cleanly after what is queued, as a server
+        that closes the response would. How many were ended."""
+        targets = [s for s in self._streams if session_id is None or s.session_id == session_id]
+        for stream in targets:
+            stream.queue.put_nowait(_END)
+        return len(targets)
+
     def open_streams(self, session_id: str | None = None) -> int:
         """How many streams (of `session_id`, or all) are open now."""
         return sum(session_id is None or s.session_id == session_id for s in self._streams)
@@ -418,6 +435,9 @@ class FakeMix(FakeServer):
                 if item is _DROP:
                     if request.transport is not None:
                         request.transport.abort()
+                    return response
+                if item is _END:
+                    await response.write_eof()
                     return response
                 event, data = item
                 try:
