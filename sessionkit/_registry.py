@@ -119,9 +119,10 @@ class Registered:
 
     @property
     def takes_body(self) -> bool:
-        """Whether the request has fields besides the path id."""
+        """Whether the request has fields besides the id (another path field, such as a file's name,
+        counts: it comes from the body too)."""
         request = self.operation.request
-        return request is not None and any(a.name not in self.operation.path_params for a in attrs.fields(request))
+        return request is not None and any(a.name != self.id_key for a in attrs.fields(request))
 
     @property
     def creates(self) -> bool:
