@@ -19,6 +19,7 @@ most once: its id is remembered before the answer is sent, across connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -284,6 +285,8 @@ class _Run:
                     return Err(self.cfg.secrets.scrub_error(out.error))
                 self.ended = "deadline"
                 await self._cancel()
+                with contextlib.suppress(_OutOfTime):  # what the turn did, if the seconds kept for it allow
+                    await self._list(self.whole)
             else:  # the turn had ended; only reading its messages ran out of time
                 self._problem(out.error)
         except _Failed as failed:
@@ -435,9 +438,7 @@ class _Run:
                 by = "callback_error"
         question = Question(kind="permission", id=event.id, event=event, answer="grant" if grant else "deny", by=by)
         self.questions.append(question)
-        question.delivered = await self._answer(GRANT_PERMISSION if grant else DENY_PERMISSION, {"id": event.id})
-        if failure is not None:
-            raise _Failed(failure)
+        await self._deliver(question, GRANT_PERMISSION if grant else DENY_PERMISSION, {"id": event.id}, failure)
 
     async def _notification(self, event: NotificationEvent) -> None:
         key = f"notification:{event.id}"
@@ -470,7 +471,18 @@ class _Run:
         body: dict[str, Any] = {"id": event.id, "type": answer}
         if value is not None:
             body["value"] = value
-        question.delivered = await self._answer(RESPOND_NOTIFICATION, body)
+        await self._deliver(question, RESPOND_NOTIFICATION, body, failure)
+
+    async def _deliver(
+        self, question: Question, op: Operation[Any, Any], request: dict[str, Any], failure: SessionkitError | None
+    ) -> None:
+        """Send the question's answer; a callback's `failure` then ends the turn (it wins over a
+        failure of the answer itself, which is what went wrong first)."""
+        try:
+            question.delivered = await self._answer(op, request)
+        except _Failed:
+            if failure is None:
+                raise
         if failure is not None:
             raise _Failed(failure)
 
@@ -505,10 +517,10 @@ class _Run:
         ids = [m.id for m in messages]
         return not (message_id in ids and ids.index(message_id) < ids.index(self.user_message_id))
 
-    async def _list(self) -> list[Message] | None:
+    async def _list(self, deadline: Deadline | None = None) -> list[Message] | None:
         """Read the session's messages: the turn's are those after its user message."""
         result = await execute(
-            self.cfg, self.core, LIST_MESSAGES, {"id": self.session_id}, self.options, deadline=self.follow
+            self.cfg, self.core, LIST_MESSAGES, {"id": self.session_id}, self.options, deadline=deadline or self.follow
         )
         if isinstance(result, Err):
             if isinstance(result.error, RequestTimeoutError) and result.error.deadline == "total":

@@ -314,9 +314,10 @@ async def test_the_deadline_cancels_the_turn_on_the_server() -> None:
         assert turn.ended == "deadline"
         assert turn.cancelled_on_server
         assert turn.cancel_error is None
-        assert fake.requests[-1].path == f"/api/sessions/{sid}/cancel"
-        exported = fake.messages(sid)
-        assert exported[-1]["role"] == "assistant"
+        cancel, listed = fake.requests[-2:]  # the cancel, then what the turn did (within the reserve)
+        assert (cancel.method, cancel.path) == ("POST", f"/api/sessions/{sid}/cancel")
+        assert (listed.method, listed.path) == ("GET", f"/api/sessions/{sid}/messages")
+        assert [m.assistant_response for m in turn.messages] == ["Starting."]
         # The fake's turn was stopped: the session takes a new message at once.
         again = turn_of(await asyncio.wait_for(sessions_run(core, {"id": sid, "message": {"text": "again"}}), GUARD))
         assert again.ended == "complete"
