@@ -39,7 +39,7 @@ def _takes_our_arguments() -> bool:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
-    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers"}
+    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers", "trace_request_ctx"}
     return wanted <= params.keys() and all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in wanted)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._operation import Operation
 from ._options import RequestOptions
-from ._pipeline import execute
+from ._pipeline import start
 from ._reader import ByteStream
 from .errors import InvalidRequestError, SessionkitError
 from .result import Err, Ok, Result
@@ -36,7 +36,7 @@ async def download(
     if to is not None and not isinstance(to, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance]
         reason = f"must be a path (str or os.PathLike), got {type(to).__name__}"
         return Err(InvalidRequestError(reason, field_path="to", operation_id=op.id))
-    opened = await execute(core.config, core, op, request, options, max_bytes=max_bytes)
+    opened = await start(core.config, core, op, request, options, max_bytes=max_bytes)
     if to is None or isinstance(opened, Err):
         return opened
     saved = await opened.value.save(to)

@@ -136,14 +136,30 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
             cmd.add_argument("--until", metavar="STATE[,STATE...]", help="the states that end the wait")
 
 
+FAKE_SERVICES = ("devin", "devin-v3", "jupyter", "log10", "mix", "orq")  # `sessionkit._cli.fake.FAKES`' keys
+
+
+def _add_fake(services: Any) -> None:
+    """`sessionkit fake SERVICE`: a fake of `sessionkit.testing` as a local server (see `_cli/fake.py`)."""
+    fake = services.add_parser("fake", help="serve one service's fake on localhost until stopped")
+    fake.add_argument("fake_service", metavar="SERVICE", choices=FAKE_SERVICES, help=" | ".join(FAKE_SERVICES))
+    fake.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    fake.add_argument("--port", type=_count, default=0, help="the port (default 0: any free one, printed)")
+    fake.add_argument("--rate-limit", type=_seconds, metavar="PER_SECOND", help="answer 429 beyond this rate")
+    fake.add_argument("--token", metavar="TOKEN", help="the credential it accepts (default: the fake's own)")
+    fake.add_argument("--seed", type=_count, default=0, metavar="N", help="store N sessions first")
+    fake.add_argument("--mix-version", default="0.10.1", choices=("0.10.1", "0.11.4"), help="(mix only)")
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; only the service `argv` names (if any) is imported to list its operations."""
     parser = _Parser(prog="sessionkit", description="Call the sessions APIs of five services.", epilog=_EPILOG)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--version", action="version", version=f"sessionkit {VERSION}")
-    services = parser.add_subparsers(dest="service", required=True, metavar="{demo," + ",".join(SERVICES) + "}")
+    services = parser.add_subparsers(dest="service", required=True, metavar="{demo,fake," + ",".join(SERVICES) + "}")
     demo = services.add_parser("demo", help="a tour of every service against in-process fakes")
     demo.add_argument("--jupyter", action="store_true", help="run the Jupyter part against a real local Jupyter Server")
+    _add_fake(services)
     for service in SERVICES.values():
         svc = services.add_parser(service.name, help=service.help, description=service.help)
         svc.set_defaults(service_spec=service)

@@ -29,7 +29,7 @@ from typing import Any, NoReturn, cast
 from .._deadline import Deadline, DeadlinePassed
 from .._operation import Invalid, Operation, plan
 from .._options import RequestOptions, Timeout, resolve_timeout
-from .._pipeline import execute
+from .._pipeline import start
 from .._serde import StructureFailure, structure_request
 from .._sse import ServerSentEvent, event_stream
 from ..errors import (
@@ -392,7 +392,7 @@ class _Run:
             reason = f"the server's event stream refused the session: {self._server_text(event.error)}"
             raise _Failed(InvalidRequestError(reason, field_path="$.id", operation_id=RUN_ID))
         self.sent = True
-        result = await execute(self.cfg, self.core, SEND_MESSAGE, self.send, self.options, deadline=self.follow)
+        result = await start(self.cfg, self.core, SEND_MESSAGE, self.send, self.options, deadline=self.follow)
         if isinstance(result, Err):
             error = result.error
             # Refused by the server, or never sent: there is no turn. Otherwise (a timeout, a dropped
@@ -491,7 +491,7 @@ class _Run:
 
     async def _answer(self, op: Operation[Any, Any], request: dict[str, Any]) -> bool:
         """Send one answer: True when the server took it, False when it says the question is gone."""
-        result = await execute(self.cfg, self.core, op, request, self.options, deadline=self.follow)
+        result = await start(self.cfg, self.core, op, request, self.options, deadline=self.follow)
         if isinstance(result, Ok):
             return True
         error = result.error
@@ -519,7 +519,7 @@ class _Run:
 
     async def _list(self, deadline: Deadline | None = None) -> list[Message] | None:
         """Read the session's messages: the turn's are those after its user message."""
-        result = await execute(
+        result = await start(
             self.cfg, self.core, LIST_MESSAGES, {"id": self.session_id}, self.options, deadline=deadline or self.follow
         )
         if isinstance(result, Err):
@@ -557,7 +557,7 @@ class _Run:
         """After a reconnect: what happened while the stream was down, and whether the turn ended."""
         if await self._list() is None:
             return
-        result = await execute(
+        result = await start(
             self.cfg, self.core, EXPORT_SESSION, {"id": self.session_id}, self.options, deadline=self.follow
         )
         if isinstance(result, Err):
@@ -587,7 +587,7 @@ class _Run:
         clock = self.cfg.clock
         at = self.whole.at if self.whole.at is not None else clock.monotonic() + CANCEL_RESERVE
         budget = Deadline.until(clock, min(at, clock.monotonic() + CANCEL_RESERVE))
-        result = await execute(
+        result = await start(
             self.cfg, self.core, CANCEL_SESSION, {"id": self.session_id}, self.options, deadline=budget
         )
         if isinstance(result, Ok):
