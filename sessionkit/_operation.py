@@ -65,7 +65,9 @@ class Operation(Generic[Req, Resp]):
     `form` sends the body fields as `multipart/form-data` parts instead of JSON (an `Upload` field
     as a file part, streamed from its source). `accept` replaces the core's `Accept` header.
     `response=ByteStream` leaves the success body unread: the call returns it open (see `execute`).
-    `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists).
+    `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists); `parse`
+    replaces the JSON parse of a success body (a service that may answer plain text), its result
+    then going through `decode` the same way. It raises `ValueError` for a body it cannot read.
     `validate` checks a built request model for rules types cannot say; it returns
     `(field_path, reason)` for a bad one, and the call ends in `InvalidRequestError` before sending.
     """
@@ -85,6 +87,7 @@ class Operation(Generic[Req, Resp]):
     form: bool = False
     accept: str | None = None
     decode: Callable[[Any], Any] | None = attrs.field(default=None, repr=_named)
+    parse: Callable[[bytes], Any] | None = attrs.field(default=None, repr=_named)
     validate: Callable[[Any], tuple[str, str] | None] | None = attrs.field(default=None, repr=_named)
     path_params: tuple[str, ...] = attrs.field(init=False)
     structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)

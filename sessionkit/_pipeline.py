@@ -357,9 +357,10 @@ def _decode(op: Operation[Any, Any], raw: Raw, call: _Call) -> Any:
         if raw.problem:
             raise StructureFailure(raw.problem, "")
         try:
-            data = _json.loads_for_model(raw.body)
+            data = _json.loads_for_model(raw.body) if op.parse is None else op.parse(raw.body)
         except ValueError as exc:
-            raise StructureFailure(f"the body is not JSON ({exc})", "$") from None
+            reason = f"the body is not JSON ({exc})" if op.parse is None else f"the body cannot be read ({exc})"
+            raise StructureFailure(reason, "$") from None
         except RecursionError:  # the standard library's parser, called straight
             raise StructureFailure(f"the body is not JSON ({_json.JSONDepthError()})", "$") from None
         if op.decode is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sized
 from typing import Any
 
-__all__ = ["Check", "at_least", "at_most_items", "between", "fields", "greater_than", "non_empty"]
+__all__ = ["Check", "at_least", "at_most_items", "between", "each", "fields", "greater_than", "length", "non_empty"]
 
 Check = Callable[[Any], str | None]
 """A rule for one value: None when it holds, else why not. `None` values are not checked."""
@@ -32,6 +32,23 @@ def between(low: float, high: float) -> Check:
 
 def at_most_items(count: int) -> Check:
     return lambda v: None if len(v) <= count else f"at most {count} items, got {len(v)}"
+
+
+def length(low: int, high: int) -> Check:
+    return lambda v: None if low <= len(v) <= high else f"must be {low} to {high} characters long, got {len(v)}"
+
+
+def each(check: Check) -> Check:
+    """`check` applied to every item of a list, the first failing one named by its index."""
+
+    def check_items(values: Any) -> str | None:
+        for i, value in enumerate(values):
+            problem = check(value)
+            if problem is not None:
+                return f"item {i} {problem}"
+        return None
+
+    return check_items
 
 
 def non_empty(value: Sized) -> str | None:

@@ -185,18 +185,22 @@ async def event_stream(
     *,
     resume_field: str = "last_event_id",
     decode: Callable[[ServerSentEvent], Result[T, SessionkitError]] = _as_is,
+    deadline: Deadline | None = None,
 ) -> AsyncGenerator[Result[T, SessionkitError], None]:
     """The events of `op` (a streamed operation), each passed through `decode`; a failure of the
     stream comes once as `Err` and ends it, an `Err` from `decode` (one bad event) is yielded and the
     stream goes on. `resume_field` is the request field sent as `Last-Event-ID` on a reconnect.
-    Every error is scrubbed of the core's secrets."""
+    `deadline` is one the stream shares with the rest of a longer call (a Mix turn): its total
+    deadline then bounds the stream instead of the options' own. Every error is scrubbed of the
+    core's secrets."""
     cfg = core.config
     try:
         retry = resolve_retry(options.retries if options else None, cfg.retry)
         timeout = resolve_timeout(options.timeout if options else None, cfg.timeout)
     except OptionError:  # the first open below refuses the same options with their field path
         retry, timeout = cfg.retry, cfg.timeout
-    deadline = Deadline(timeout, cfg.clock)  # one for the whole stream, reconnections included
+    if deadline is None:
+        deadline = Deadline(timeout, cfg.clock)  # one for the whole stream, reconnections included
     tracer = current_tracer() if TRACING else None
     if tracer is None:
         async for item in _events(core, op, request, options, resume_field, decode, retry, deadline, None):

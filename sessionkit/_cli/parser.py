@@ -103,6 +103,29 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
         limits.add_argument(
             "--rate-key", metavar="KEY", help="the Redis key of the shared limit (default sessionkit:SERVICE)"
         )
+    if op.runs:
+        turn = cmd.add_argument_group("the turn")
+        turn.add_argument("--message", metavar="TEXT", help="the message that starts the turn (required)")
+        answers = turn.add_mutually_exclusive_group()
+        answers.add_argument(
+            "--grant-all", action="store_true", help="grant every permission the agent asks for during the turn"
+        )
+        answers.add_argument(
+            "--deny-all",
+            action="store_true",
+            help="deny every permission (the default); notifications are acknowledged",
+        )
+        turn.add_argument(
+            "--turn-timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="the turn's total deadline; the turn is cancelled on the server when it passes (default 3600)",
+        )
+        cmd.epilog = (
+            "the turn is printed as JSON: its messages, tool uses, every question with its answer, and how it "
+            "ended. Exit 0 when it completed, 1 when the agent failed or the turn was cancelled, 3 when the "
+            "deadline passed (the turn was cancelled on the server).\n\n" + _EPILOG
+        )
     if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
     if op.waits:
@@ -161,6 +184,8 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
     batch = getattr(ns, "batch", False)
     if op.id_key is not None and not batch and ns.id is None:
         parser.error(f"{ns.service} sessions {op.name} needs the session id")
+    if op.runs and not getattr(ns, "message", None):
+        parser.error(f"{ns.service} sessions {op.name} needs --message TEXT")
     if batch and (getattr(ns, "id", None) is not None or getattr(ns, "body", None) is not None):
         parser.error("--batch reads every request from stdin: give no id and no --body")
     if not batch and (getattr(ns, "grace", None) is not None or getattr(ns, "resume", None) is not None):
@@ -172,7 +197,7 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error("--redis-url and --rate-key share a --rate: give --rate too")
     # Undecodable argv bytes arrive as lone surrogates (surrogateescape), which no URL, header or
     # body can carry. The value is not echoed: it may be a credential.
-    flags = {"id": "the session id", "server_url": "--server-url"}
+    flags = {"id": "the session id", "server_url": "--server-url", "message": "--message"}
     flags.update({c.kwarg: c.flag for c in ns.service_spec.credentials})
     for name, flag in flags.items():
         value = getattr(ns, name, None)

@@ -46,6 +46,7 @@ class Op:
     waits: bool = False  # `fn` is a waiter: `(core, request, *, timeout, [until])`
     takes_until: bool = False
     streams: bool = False  # `fn` is an async iterator of results: each is printed as it comes
+    runs: bool = False  # `fn` drives a turn: `(core, {"id", "message"}, *, on_permission, options)`
 
     @classmethod
     def of(cls, entry: Registered) -> Op:
@@ -100,6 +101,9 @@ def ops_of(service: Service) -> tuple[Op, ...]:
             ops.append(
                 Op("wait", summary, entry.waiter, id_key=entry.id_key, body=False, waits=True, takes_until=takes_until)
             )
+        if entry.driver is not None:
+            summary = (inspect.getdoc(entry.driver) or "").split("\n", 1)[0]
+            ops.append(Op("run", summary, entry.driver, id_key=entry.id_key, body=False, runs=True))
     return tuple(ops)
 
 
