@@ -220,10 +220,12 @@ def check_redis_url(url: object) -> str:
         raise ValueError(f"the Redis URL {shown!r} has no socket path")
     if port == 0:
         raise ValueError(f"the Redis URL {shown!r} has port 0")
-    from redis.asyncio.connection import parse_url
+    from redis.asyncio.connection import ConnectionPool
 
     try:
-        parse_url(url)
+        # Build (never connect) one connection: a query parameter redis-py does not know
+        # (`?foo=bar`) passes its URL parser and fails only here, as a TypeError.
+        ConnectionPool.from_url(url).make_connection()  # pyright: ignore[reportUnknownMemberType]
     except (ValueError, TypeError) as exc:
         raise ValueError(f"the Redis URL {shown!r} is refused by redis-py: {redact_url(str(exc))}") from None
     return url
