@@ -76,7 +76,12 @@ async def test_a_gzip_bomb_event_stream_is_read_in_bounded_steps_and_leaves_the_
 
     with rss_peak() as peak:
         srv = FaultServer(default=behave)
-        async with srv, MixCore(srv.url, retries=0) as core, aclosing(sessions_stream(core, {"id": "s-1"})) as events:
+        bounded = Timeout(total=GUARD)  # a caller's deadline that does not fire ends the stream, not the suite
+        async with (
+            srv,
+            MixCore(srv.url, retries=0, timeout=bounded) as core,
+            aclosing(sessions_stream(core, {"id": "s-1"})) as events,
+        ):
             first = await asyncio.wait_for(anext(events), GUARD)  # the server has sent 8 KiB of it
             assert isinstance(first, Ok), first
             assert isinstance(first.value, UnknownEvent)
@@ -86,6 +91,27 @@ async def test_a_gzip_bomb_event_stream_is_read_in_bounded_steps_and_leaves_the_
                 await asyncio.wait_for(consume(events), 0.5)  # the caller's own deadline fires
     assert seen > 0  # events kept coming while the caller waited
     assert peak.bytes < 64 * MiB, f"peak {peak.bytes / MiB:.0f} MiB while reading a gzip event stream"
+
+
+async def test_a_stream_that_keeps_sending_outlives_its_per_attempt_timeout() -> None:
+    """issue 17, item 1 (the deadline rule; it broke on Python 3.10): `Timeout.attempt` bounds each
+    silence of a streamed body, not its whole length. Events every 0.1 s for 1.5 s against
+    `attempt=0.5` all arrive and the stream ends cleanly (on 3.10 aiohttp's `total` timer, armed for
+    the attempt, cut the body at 0.5 s: "no data for 0.5s")."""
+    pieces = [tick(n).encode() for n in range(15)]
+
+    async def behave(req: Recorded, conn: Conn) -> None:
+        await conn.send(head(200, [("Content-Type", "text/event-stream"), ("Transfer-Encoding", "chunked")]))
+        for piece in pieces:
+            await conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            await asyncio.sleep(0.1)
+        await conn.send(b"0\r\n\r\n")
+
+    srv = FaultServer(default=behave)
+    async with srv, MixCore(srv.url, retries=0, timeout=Timeout(attempt=0.5)) as core:
+        items = await collect(sessions_stream(core, {"id": "s-1"}))
+    assert all(isinstance(item, Ok) for item in items), items
+    assert ns(items) == list(range(15))
 
 
 # --- item 3 ------------------------------------------------------------------------------------------
