@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import ipaddress
 import math
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -200,6 +201,13 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError, asyncio.TimeoutError, TimeoutError)
 
 
+def _ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
 def check_redis_url(url: object) -> str:
     """`url` if redis-py can connect with it (`redis://`, `rediss://` or `unix://`); `ValueError`
     naming what is wrong otherwise (the URL shown without its password)."""
@@ -212,6 +220,8 @@ def check_redis_url(url: object) -> str:
     except ValueError as exc:
         reason = "a bad IPv6 host" if "IPv6" in str(exc) else "a port that is not a number from 0 to 65535"
         raise ValueError(f"the Redis URL {shown!r} has {reason}") from None
+    if parts.netloc.rpartition("@")[2].startswith("[") and not _ipv6(parts.hostname or ""):
+        raise ValueError(f"the Redis URL {shown!r} has a bad IPv6 host")  # Python 3.10's parser lets it through
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError(f"the Redis URL {shown!r} must start with redis://, rediss:// or unix://")
     if parts.scheme != "unix" and not parts.hostname:
