@@ -34,7 +34,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def undecodable_file(folder: Path) -> str:
-    """A file named by the byte 0xFF (not UTF-8), as Python names it: `.../\udcff.bin`."""
+    """A file named by the byte 0xFF (not UTF-8); Python names it with the lone surrogate U+DCFF."""
     raw = os.fsencode(folder) + b"/\xff.bin"
     with open(raw, "wb") as f:
         f.write(b"content")
