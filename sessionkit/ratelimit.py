@@ -230,6 +230,9 @@ def check_redis_url(url: object) -> str:
         raise ValueError(f"the Redis URL {shown!r} has no socket path")
     if port == 0:
         raise ValueError(f"the Redis URL {shown!r} has port 0")
+    if parts.scheme != "unix" and parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        # redis-py would quietly use database 0 for `redis://host/abc`
+        raise ValueError(f"the Redis URL {shown!r} names no database number (its path must be /N)")
     from redis.asyncio.connection import ConnectionPool
 
     try:

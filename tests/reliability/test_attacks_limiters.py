@@ -62,8 +62,18 @@ def _key() -> str:
         f"redis://:{PASSWORD}@[::1/0",
         f"redis://:{PASSWORD}@[not-an-ip]:6379/0",
         f"redis://:{PASSWORD}@localhost:6379/0?foo=bar",
+        f"redis://:{PASSWORD}@localhost:6379/abc",  # redis-py would quietly use database 0
     ],
-    ids=["http", "port-too-big", "port-not-a-number", "garbage", "ipv6-unclosed", "ipv6-bad-host", "unknown-option"],
+    ids=[
+        "http",
+        "port-too-big",
+        "port-not-a-number",
+        "garbage",
+        "ipv6-unclosed",
+        "ipv6-bad-host",
+        "unknown-option",
+        "database-not-a-number",
+    ],
 )
 def test_a_bad_redis_url_is_a_value_error_when_the_limiter_is_made(url: str) -> None:
     """issue 17, item 4: refused by the constructor (not by the first call), its password not shown.
