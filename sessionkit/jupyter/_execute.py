@@ -235,7 +235,7 @@ class _Run:
     async def connect(self, channel: KernelChannel, resuming: bool) -> SessionkitError | None:
         """Open the channel, within the retry policy (each wait on the clock, within the deadline).
         Raises `DeadlinePassed` when the total deadline passes."""
-        failures, waits = 0, None
+        failures, waits, waited = 0, None, 0.0
         while True:
             handle = self.core.handle()
             if isinstance(handle, str):
@@ -259,7 +259,9 @@ class _Run:
                 return error
             failures += 1
             waits = waits or self.retry.waits()
-            if not await self.deadline.sleep(next(waits)):
+            wait = next(waits)
+            waited += wait
+            if waited > self.retry.max_total_wait or not await self.deadline.sleep(wait):
                 return error
 
     async def send_request(self, channel: KernelChannel) -> SessionkitError | None:

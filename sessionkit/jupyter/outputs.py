@@ -139,9 +139,10 @@ class Execution:
     `status` is `"ok"`, `"error"` (the code raised: `error` holds the exception) or `"aborted"`.
     `stdout` and `stderr` are the text written to each; `displays` the display bundles in order (an
     update replaces the display it names); `result` the value of the last expression (None when
-    there was none). `max_output_bytes` bounds what is kept of stdout, stderr and displays, in the
-    order they came: `omitted_bytes` counts what was left out (`truncated` says whether any was).
-    The result and the error are always kept.
+    there was none). Of stdout, stderr and displays, what came first is kept up to
+    `max_output_bytes` (text cut at a character, a display whole or not at all), and nothing after
+    the first cut: `omitted_bytes` counts what was left out (`truncated` says whether any was). The
+    result and the error are always kept.
     """
 
     status: str
@@ -171,8 +172,8 @@ def _prefix(text: str, size: int) -> str:
 
 
 class ExecutionBuilder:
-    """Collects outputs into an `Execution`, keeping at most `limit` bytes of stdout, stderr and
-    display data (a display's size is that of its message on the wire)."""
+    """Collects outputs into an `Execution`, keeping the first `limit` bytes of stdout, stderr and
+    display data (a display's size is that of its message on the wire), then nothing more of them."""
 
     def __init__(self, limit: int) -> None:
         self.left = limit
@@ -213,7 +214,7 @@ class ExecutionBuilder:
         if kept:
             parts.append(kept)
         self.omitted += size - _utf8_size(kept)
-        self.left -= _utf8_size(kept)
+        self.left = 0  # a prefix of the output is kept: nothing after a cut
 
     def _display(self, output: DisplayData, size: int) -> None:
         index = self.by_id.get(output.display_id or "") if output.display_id else None
@@ -223,6 +224,7 @@ class ExecutionBuilder:
             return  # an update of a display this execution did not make (or left out)
         if size > self.left:
             self.omitted += size
+            self.left = 0
             return
         self.left -= size
         if output.display_id:
@@ -233,6 +235,7 @@ class ExecutionBuilder:
     def _replace(self, index: int, data: MimeBundle, size: int) -> None:
         if size - self.sizes[index] > self.left:
             self.omitted += size
+            self.left = 0
             return
         self.left -= size - self.sizes[index]
         self.displays[index], self.sizes[index] = data, size
