@@ -20,6 +20,7 @@ __all__ = [
     "NO_RESEND",
     "FrameGuard",
     "abandon",
+    "abort_websocket",
     "guard_frames",
     "request_function",
     "session_loop",
@@ -137,3 +138,15 @@ def guard_frames(ws: aiohttp.ClientWebSocketResponse[bool], limit: int) -> Frame
     guard = FrameGuard(parser, transport, limit)
     protocol._payload_parser = guard  # pyright: ignore[reportAttributeAccessIssue]
     return guard
+
+
+def abort_websocket(ws: aiohttp.ClientWebSocketResponse[bool]) -> bool:
+    """Close `ws`'s connection at once, without the close handshake a hostile server would never
+    finish (its response's private `_response`); False when this aiohttp keeps it elsewhere (the
+    caller then closes politely, within `ws_close`)."""
+    response = getattr(ws, "_response", None)
+    close = getattr(response, "close", None)
+    if close is None:
+        return False
+    close()
+    return True

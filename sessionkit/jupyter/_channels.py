@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .._aiohttp_compat import FrameGuard, guard_frames
+from .._aiohttp_compat import FrameGuard, abort_websocket, guard_frames
 from .._deadline import Deadline
 from .._loop import LoopRef
 from ._framing import V1, Framing, FramingError, decode
@@ -149,6 +149,7 @@ class KernelChannel:
             if _is_shutdown(message.data, self.framing):
                 self._idle = None  # this task: `close` must not wait for itself
                 self._owner.forget(self)
+                abort_websocket(ws)
                 await self._close_ws()
                 return
 
@@ -212,6 +213,14 @@ class KernelChannel:
     async def close(self) -> None:
         """Close the connection (waiting at most `CLOSE_WAIT` for the server); the channel can connect again."""
         await self._stop_idle()
+        await self._close_ws()
+
+    async def abort(self) -> None:
+        """Close the connection at once (a server that broke the protocol gets no close handshake)."""
+        await self._stop_idle()
+        ws = self.ws
+        if ws is not None and not ws.closed:
+            abort_websocket(ws)
         await self._close_ws()
 
     async def _close_ws(self) -> None:

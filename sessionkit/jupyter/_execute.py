@@ -178,6 +178,7 @@ class _Run:
         self.target = Target(url, headers, proxy, proxy_headers, cfg.max_response_bytes)
         self.kernel_id = model.kernel_id
         self.attempts = 0
+        self.drops = 0  # connections in a row that closed before bringing a message of this request
         self.msg_id = ""
 
     # --- errors ----------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ class _Run:
         if action == "restart":
             result = await self.core.send(self.rest.restart, request, self.rest_options(None))
             channels.forget(channel)  # the next call starts a new channel, with nothing of the old kernel
-            await channel.close()
+            await channel.abort()
             return (
                 self.timeout_error("restarted")
                 if isinstance(result, Ok)
@@ -352,22 +353,36 @@ class _Run:
                 try:
                     return decode(message.data, channel.framing)
                 except FramingError as exc:
-                    await channel.close()
+                    await channel.abort()
                     return ResponseValidationError(f"the kernel channel sent {exc}", **self.common())
             if channel.too_big or (
                 isinstance(message.data, aiohttp.WebSocketError)
                 and message.data.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
             ):
-                await channel.close()
+                await channel.abort()
                 limit = self.target.max_bytes
                 reason = f"a kernel message is larger than max_response_bytes ({limit} bytes)"
                 return ResponseValidationError(reason, **self.common())
-            try:
-                error = await self.connect(channel, resuming=True)
-            except DeadlinePassed:
-                return await self.timed_out(channels, channel)
+            if message.type == aiohttp.WSMsgType.ERROR:  # the frames broke the WebSocket protocol
+                await channel.abort()
+                reason = clean_text(f"the kernel channel broke the WebSocket protocol: {message.data}")
+                return ResponseValidationError(reason, **self.common())
+            error = await self.resume(channels, channel)
             if error is not None:
                 return error
+
+    async def resume(self, channels: KernelChannels, channel: KernelChannel) -> SessionkitError | None:
+        """The connection closed: open it again with the same session id, so the server replays
+        what it kept. A connection that closes before bringing a message of this request counts as
+        a drop; more than `max_retries + 1` drops in a row end the call."""
+        self.drops += 1
+        if self.drops > self.retry.max_retries + 1:
+            reason = f"the kernel's channel closed {self.drops} times without bringing this execution's messages"
+            return ConnectionError(reason, **self.common())
+        try:
+            return await self.connect(channel, resuming=True)
+        except DeadlinePassed:
+            return await self.timed_out(channels, channel)
 
     def answerer(self, channel: KernelChannel, request: dict[str, Any]) -> Answer:
         """What `InputRequest.reply` calls: an `input_reply` to `request`, within this call's deadline."""
@@ -444,13 +459,14 @@ class _Run:
                     gone = _gone(message, self.kernel_id, self.common())
                     if gone is not None:
                         channels.forget(channel)
-                        await channel.close()
+                        await channel.abort()
                         yield self.fail(gone)
                         return
                     continue
+                self.drops = 0
                 meaning = self.own(message, channel)
             except FramingError as exc:
-                await channel.close()
+                await channel.abort()
                 yield self.fail(ResponseValidationError(f"a {message.msg_type} message: {exc}", **self.common()))
                 return
             if isinstance(meaning, ExecuteReply):

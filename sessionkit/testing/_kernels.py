@@ -195,8 +195,10 @@ class FakeKernel:
         await self.publish(self.message("iopub", "status", {"execution_state": state}, parent))
 
     # --- connections -------------------------------------------------------------------------------
-    async def serve(self, request: web.Request, offer_v1: bool) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(protocols=(V1,) if offer_v1 else (), max_msg_size=64 * 1024 * 1024)
+    async def serve(self, request: web.Request, offer_v1: bool, heartbeat: float | None) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            protocols=(V1,) if offer_v1 else (), max_msg_size=64 * 1024 * 1024, heartbeat=heartbeat
+        )
         await ws.prepare(request)
         session = request.query.get("session_id") or uuid.uuid4().hex
         connection = _Connection(ws, session, V1 if ws.ws_protocol == V1 else "legacy", request.transport)

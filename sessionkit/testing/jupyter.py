@@ -93,6 +93,9 @@ class _Starting:
 class FakeJupyter(FakeServer):
     """Jupyter Server sessions and kernels API. `token=""` disables auth (then non-GET requests need
     `disable_check_xsrf=True`, as on the real server). `kernel_names` are the installed kernelspecs.
+    `channels_protocol` is the channels framing (`"legacy"`: no subprotocol offered);
+    `channels_heartbeat` pings each channels client that often and closes it when a pong is late
+    (the real server pings every 30 s and gives up after 90).
     A new kernel turns `"idle"` after `kernel_ready_after_polls` reads or `kernel_ready_after`
     seconds on `clock`, whichever comes first; with neither (the default) it stays `"starting"`."""
 
@@ -108,12 +111,14 @@ class FakeJupyter(FakeServer):
         kernel_ready_after_polls: int | None = None,
         kernel_ready_after: float | None = None,
         channels_protocol: Literal["v1", "legacy"] = "v1",
+        channels_heartbeat: float | None = None,
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.token = token
         self.channels_protocol = channels_protocol
+        self.channels_heartbeat = channels_heartbeat
         self._code_outputs: dict[str, CodeOutputs] = {}
         self.kernel_names = tuple(kernel_names)
         self.default_kernel = default_kernel or (self.kernel_names[0] if self.kernel_names else "python3")
@@ -429,7 +434,8 @@ class FakeJupyter(FakeServer):
         kernel_id = request.match_info["kernel_id"]
         if kernel_id not in self.kernels:  # the real server's own HTML 404
             return await self._html_404(request)
-        return await self._side(kernel_id).serve(request, offer_v1=self.channels_protocol == "v1")
+        side = self._side(kernel_id)
+        return await side.serve(request, offer_v1=self.channels_protocol == "v1", heartbeat=self.channels_heartbeat)
 
     async def _interrupt(self, request: web.Request) -> web.StreamResponse:
         kernel_id = request.match_info["kernel_id"]

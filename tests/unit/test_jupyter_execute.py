@@ -34,14 +34,15 @@ from sessionkit.jupyter import (
     JupyterCore,
     KernelGoneError,
     StreamText,
-    kernels_execute,
     kernels_delete,
+    kernels_execute,
     kernels_execute_stream,
     kernels_interrupt,
     kernels_start,
 )
 from sessionkit.result import Result
 from sessionkit.testing import FakeClock, FakeJupyter, KernelMessage
+from tests._support.polling import eventually
 
 TOKEN = "secret-token-for-the-fake"
 UNKNOWN = "11111111-1111-1111-1111-111111111111"
@@ -177,8 +178,9 @@ async def test_a_kernel_that_never_says_idle_ends_at_the_deadline_on_the_clock(v
         call = asyncio.ensure_future(
             kernels_execute(core, {"kernel_id": kernel, "code": "x", "timeout": 30}, options=fast_checks)
         )
-        while len(rest_calls(v1, kernel)) < 2:  # the reply came, then silences: the kernel was asked for
-            await asyncio.sleep(0.01)
+        await eventually(
+            lambda: len(rest_calls(v1, kernel)) >= 2
+        )  # the reply came, then silences: the kernel was asked for
         clock.advance(31)  # the virtual 30 s pass; no real second does
         result = await call
     assert isinstance(result, Err)
@@ -262,8 +264,7 @@ async def test_a_kernel_deleted_mid_execution(fake: FakeJupyter) -> None:
     async with core_for(fake) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(run(core, "hang", kernel))
-        while fake.channel_connections(kernel) == 0 or not fake.kernels[kernel]["execution_state"] == "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: fake.kernels[kernel]["execution_state"] == "busy")
         assert isinstance(await kernels_delete(core, {"kernel_id": kernel}), Ok)
         result = await call
         again = await run(core, "x", kernel)
@@ -280,8 +281,7 @@ async def test_a_kernel_that_dies_mid_execution(v1: FakeJupyter, restarts: bool,
     async with core_for(v1) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(run(core, "crash", kernel))
-        while v1.kernels[kernel]["execution_state"] != "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
         await v1.kernel_dies(kernel, restarts=restarts)
         result = await call
         after = await run(core, "x", kernel, timeout=2)
@@ -298,8 +298,7 @@ async def test_a_deleted_kernel_is_found_out_after_a_silence(v1: FakeJupyter) ->
     async with core_for(v1) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(kernels_execute(core, {"kernel_id": kernel, "code": "hang"}, options=quick))
-        while v1.kernels[kernel]["execution_state"] != "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
         v1._shutdown_kernel(kernel)  # pyright: ignore[reportPrivateUsage]  # gone without a word on the channel
         result = await call
     assert isinstance(result, Err)
@@ -316,8 +315,7 @@ async def test_a_dropped_channel_is_resumed_with_the_same_session(fake: FakeJupy
     async with core_for(fake) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(run(core, "slow", kernel))
-        while fake.kernels[kernel]["execution_state"] != "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: fake.kernels[kernel]["execution_state"] == "busy")
         await fake.drop_channels(kernel)
         execution = (await call).unwrap()
     assert (execution.stdout, execution.result) == ("before\n", {"text/plain": "7"})
@@ -330,8 +328,7 @@ async def test_a_channel_that_cannot_be_reopened_is_a_connection_error(v1: FakeJ
     async with core_for(v1, retries=RetryConfig(max_retries=1, initial_wait=0.01)) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(run(core, "slow", kernel))
-        while v1.kernels[kernel]["execution_state"] != "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
         await v1.stop()  # the server is gone: nothing answers the reconnects
         result = await call
     assert isinstance(result, Err)
@@ -385,8 +382,7 @@ async def test_cancelling_an_execution_leaves_the_channel_usable(v1: FakeJupyter
     async with core_for(v1) as core:
         kernel = await new_kernel(core)
         call = asyncio.ensure_future(run(core, "hang", kernel))
-        while v1.kernels[kernel]["execution_state"] != "busy":
-            await asyncio.sleep(0.01)
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
@@ -401,8 +397,7 @@ async def test_closing_the_core_mid_execution_ends_it_with_an_error(v1: FakeJupy
     core = core_for(v1)
     kernel = await new_kernel(core)
     call = asyncio.ensure_future(run(core, "hang", kernel))
-    while v1.kernels[kernel]["execution_state"] != "busy":
-        await asyncio.sleep(0.01)
+    await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
     await core.aclose()
     result = await call
     assert isinstance(result, Err)
@@ -509,3 +504,32 @@ async def test_max_output_bytes_keeps_a_prefix_and_says_what_was_cut(v1: FakeJup
     assert execution.stdout == "a" * 1000 + "b" * 500
     assert (execution.omitted_bytes, execution.truncated) == (1500, True)
     assert execution.result == {"text/plain": "r"}
+
+
+# --- between executions -----------------------------------------------------------------------------------
+
+
+async def test_an_idle_channel_answers_the_servers_pings() -> None:
+    # The server closes a client whose pong is late (here 0.1 s after a ping every 0.2 s): between
+    # executions the idle reader answers, so the channel lives on.
+    async with FakeJupyter(token=TOKEN, channels_heartbeat=0.2) as fake, core_for(fake) as core:
+        kernel = await new_kernel(core)
+        assert isinstance(await run(core, "a", kernel), Ok)
+        await asyncio.sleep(1.0)
+        assert isinstance(await run(core, "b", kernel), Ok)
+        assert fake.channel_connections(kernel) == 1
+    assert len(handshakes(fake)) == 1
+
+
+async def test_a_kernel_shut_down_between_executions_is_noticed_by_the_idle_reader(v1: FakeJupyter) -> None:
+    async with core_for(v1) as core, core_for(v1) as other:
+        kernel = await new_kernel(core)
+        assert isinstance(await run(core, "a", kernel), Ok)
+        assert isinstance(await kernels_delete(other, {"kernel_id": kernel}), Ok)
+        await asyncio.sleep(0.1)  # the idle reader reads the shutdown_reply and drops the channel
+        channels = core.kernel_channels()
+        assert not isinstance(channels, str)
+        assert channels.connections() == 0
+        again = await run(core, "b", kernel)
+    assert isinstance(again, Err)
+    assert isinstance(again.error, NotFoundError)

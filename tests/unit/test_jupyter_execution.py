@@ -66,7 +66,9 @@ def test_an_update_replaces_the_display_it_names() -> None:
     builder = ExecutionBuilder(1000)
     builder.add(DisplayData(data={"text/plain": "0%"}, transient={"display_id": "bar"}), 50)
     builder.add(DisplayData(data={"text/plain": "other"}), 50)
-    update = DisplayData(data={"text/plain": "100%"}, transient={"display_id": "bar"}, output_type="update_display_data")
+    update = DisplayData(
+        data={"text/plain": "100%"}, transient={"display_id": "bar"}, output_type="update_display_data"
+    )
     builder.add(update, 52)
     stray = DisplayData(data={"text/plain": "?"}, transient={"display_id": "nope"}, output_type="update_display_data")
     builder.add(stray, 50)

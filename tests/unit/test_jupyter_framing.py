@@ -3,6 +3,7 @@ Server writes, and any bytes a hostile server sends are a `FramingError`, never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 from typing import Any
@@ -122,11 +123,8 @@ def test_deep_json_is_refused_by_the_one_depth_rule() -> None:
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=300), framing=st.sampled_from(["v1", "legacy"]))
 def test_random_bytes_are_a_framing_error_or_a_message(data: bytes, framing: str) -> None:
-    try:
-        message = decode(data, framing)  # type: ignore[arg-type]
-        message.content()
-    except FramingError:
-        pass
+    with contextlib.suppress(FramingError):
+        decode(data, framing).content()  # type: ignore[arg-type]
 
 
 @settings(max_examples=200, deadline=None)
@@ -136,7 +134,5 @@ def test_random_bytes_are_a_framing_error_or_a_message(data: bytes, framing: str
 )
 def test_random_offsets_are_a_framing_error_or_a_message(offsets: list[int], tail: bytes) -> None:
     data = _offsets(len(offsets), *offsets) + tail
-    try:
+    with contextlib.suppress(FramingError):
         decode(data, "v1").content()
-    except FramingError:
-        pass
