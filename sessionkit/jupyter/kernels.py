@@ -189,9 +189,9 @@ async def kernels_execute(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Execution, SessionkitError]:
-    """Run code in a kernel and wait for it: `Ok(Execution)` (code that raised is `status="error"`).
+    """Run code in a kernel and wait for it: what it printed, displayed and returned (`Execution`).
 
-    `Err` is for what stopped the call: the `timeout` (`ExecutionTimeoutError`, after the kernel
+    Code that raised is `Ok` with `status="error"`: the call succeeded. `Err` is for what stopped the call: the `timeout` (`ExecutionTimeoutError`, after the kernel
     was interrupted, restarted or left running as `on_timeout` says), the kernel dying, restarting
     or being deleted (`KernelGoneError`), a dropped connection that could not be reopened, a
     message over the core's `max_response_bytes`, a refused token.

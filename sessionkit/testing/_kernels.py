@@ -226,6 +226,7 @@ class FakeKernel:
         self.connections.remove(connection)
         if not self.connections:
             self.buffers[connection.session] = []  # the real server buffers for the last session to leave
+        self.on_state("busy" if self.running is not None else "idle")  # the kernel model counts connections
 
     async def drop(self) -> None:
         """Cut every connection (no close handshake), as a network failure would."""
