@@ -97,9 +97,10 @@ async def run_code(stream: Any, core: Any, request: Any) -> int:
     """Print the outputs of `stream(core, request)` as they come; the exit status of the execution."""
     async with aclosing(stream(core, request)) as outputs:
         async for item in outputs:
-            if isinstance(item, Err):
-                return print_error(item.error)
-            output = item.value
+            result: Result[Any, SessionkitError] = item
+            if isinstance(result, Err):
+                return print_error(result.error)
+            output = result.value
             _show(output)
             if getattr(output, "output_type", "") == "input_request":
                 answered = await _answer(output)
