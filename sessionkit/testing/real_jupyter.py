@@ -166,6 +166,12 @@ class RealJupyterServer:
             time.sleep(0.05)
         raise RuntimeError(f"jupyter server did not answer GET /api in time\n{self.log_tail()}")
 
+    def connection_file(self, kernel_id: str) -> Path:
+        """The connection file of one of its kernels (what `jupyter_client` connects to it with)."""
+        if self._tmp is None:
+            raise RuntimeError("the Jupyter server is not running; call start() first")
+        return self._tmp / "runtime" / f"kernel-{kernel_id}.json"
+
     def log_tail(self) -> str:
         """The end of the server's log, for error messages."""
         if self._tmp is None:
