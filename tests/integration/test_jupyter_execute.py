@@ -158,8 +158,9 @@ async def test_a_kernel_killed_mid_execution_then_deleted_mid_execution(
     await deleting
     assert isinstance(deleted, Err)
     assert isinstance(deleted.error, KernelGoneError)
-    # Told by the kernel's shutdown_reply, or (when the server closed the restarted kernel's channel
-    # first) by the 404 of reopening it: either way the code's kernel was deleted.
+    # Told by the kernel's shutdown_reply or, when the server does not forward the restarted kernel's
+    # shutdown to this channel (seen now and then), by GET /api/kernels/{id} answering 404 after a
+    # silence: either way the code's kernel was deleted.
     assert deleted.error.state in ("shut down", "deleted")
     gone = await run(jupyter_core, own_kernel, "1")
     assert isinstance(gone, Err)
