@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from sessionkit.cli import main
 from sessionkit.testing import FakeJupyter
 from tests._support.fake_fixtures import JUPYTER_TOKEN
 
 from ._run import sessionkit
+
+KERNEL_ID = "33333333-3333-3333-3333-333333333333"
 
 
 def conn(fake: FakeJupyter) -> list[str]:
@@ -121,17 +126,23 @@ async def test_the_sessions_group_keeps_the_flat_names(fake_jupyter: FakeJupyter
     assert (run.code, run.stdout) == (0, "42\n"), run
 
 
-async def test_bad_code_flags_are_usage_errors(fake_jupyter: FakeJupyter) -> None:
-    target = kernel(fake_jupyter)
-    no_code = await sessionkit("jupyter", "kernels", "execute", target, *conn(fake_jupyter))
-    both = await sessionkit("jupyter", "kernels", "execute", target, "--code", "1", "--file", "x", *conn(fake_jupyter))
-    batch = await sessionkit("jupyter", "kernels", "execute", "--batch", "--code", "1", *conn(fake_jupyter))
-    no_id = await sessionkit("jupyter", "kernels", "execute", "--code", "1", *conn(fake_jupyter))
-    bad_timeout = await sessionkit(
-        "jupyter", "kernels", "execute", target, "--code", "1", "--execution-timeout", "0", *conn(fake_jupyter)
-    )
-    for run in (no_code, both, batch, no_id, bad_timeout):
-        assert run.code == 2, run
-    assert "--code CODE or --file PATH" in no_code.error()["message"]
-    assert "needs the kernel id" in no_id.error()["message"]
-    assert [r for r in fake_jupyter.requests if r.path.endswith("/channels")] == []
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([KERNEL_ID], "--code CODE or --file PATH"),
+        ([KERNEL_ID, "--code", "1", "--file", "x"], "not allowed with argument"),
+        (["--batch", "--code", "1"], "give no --code or --file"),
+        (["--code", "1"], "needs the kernel id"),
+        ([KERNEL_ID, "--code", "1", "--execution-timeout", "0"], "invalid positive number value"),
+        ([KERNEL_ID, "--file", "-", "--allow-stdin"], "--allow-stdin answers input() from stdin"),
+    ],
+)
+def test_bad_code_flags_are_usage_errors(args: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # In process: a usage error is found before anything is sent (the URL answers nothing).
+    argv = ["jupyter", "kernels", "execute", *args, "--server-url", "http://127.0.0.1:9", "--token", "t"]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code  # argparse's own refusals
+    assert code == 2
+    assert says in capsys.readouterr().err

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sessionkit import Err, NotFoundError, Ok, PermissionDeniedError
+from sessionkit import Err, NotFoundError, Ok, PermissionDeniedError, RequestOptions, Timeout
 from sessionkit.jupyter import (
     ExecuteReply,
     ExecutionTimeoutError,
@@ -154,7 +154,9 @@ async def test_a_kernel_killed_mid_execution_then_deleted_mid_execution(
         assert isinstance(await kernels_delete(jupyter_core, {"kernel_id": own_kernel}), Ok)
 
     deleting = asyncio.ensure_future(delete_soon())
-    deleted = await run(jupyter_core, own_kernel, "import time; time.sleep(30)", timeout=20)
+    quick_checks = RequestOptions(timeout=Timeout(attempt=0.5))  # a silence of 0.5 s asks for the kernel
+    request = {"kernel_id": own_kernel, "code": "import time; time.sleep(30)", "timeout": 20}
+    deleted = await kernels_execute(jupyter_core, request, options=quick_checks)
     await deleting
     assert isinstance(deleted, Err)
     assert isinstance(deleted.error, KernelGoneError)
