@@ -245,6 +245,10 @@ class KernelChannels:
             channel = self._by_key[target.key] = KernelChannel(kernel_id, self)
         return channel
 
+    def holds(self, channel: KernelChannel) -> bool:
+        """Whether `channel` is still kept (not dropped after its kernel went away)."""
+        return any(value is channel for value in self._by_key.values())
+
     def forget(self, channel: KernelChannel) -> None:
         """Drop `channel` (its kernel is gone): a later call on the same id starts a new one."""
         for key, value in list(self._by_key.items()):

@@ -424,9 +424,8 @@ class _Run:
         if isinstance(channels, str):
             yield self.fail(InvalidRequestError(channels, field_path="core", **self.common()))
             return
-        channel = channels.get(self.kernel_id, self.target)
         try:
-            await channel.take(self.deadline)
+            channel = await self.take(channels)
         except DeadlinePassed:
             yield self.fail(self.timeout_error("not sent"))
             return
@@ -435,6 +434,16 @@ class _Run:
                 async for item in items:
                     yield item
         finally:
+            channel.give_back()
+
+    async def take(self, channels: KernelChannels) -> KernelChannel:
+        """This call's turn on the kernel's channel (waiting for the calls before it). A channel
+        dropped while this call waited (its kernel went away) is given back for the one kept now."""
+        while True:
+            channel = channels.get(self.kernel_id, self.target)
+            await channel.take(self.deadline)
+            if channels.holds(channel):
+                return channel
             channel.give_back()
 
     async def turn(

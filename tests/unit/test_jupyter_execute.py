@@ -533,3 +533,20 @@ async def test_a_kernel_shut_down_between_executions_is_noticed_by_the_idle_read
         again = await run(core, "b", kernel)
     assert isinstance(again, Err)
     assert isinstance(again.error, NotFoundError)
+
+
+async def test_a_call_queued_behind_one_whose_kernel_died_gets_a_kept_channel(v1: FakeJupyter) -> None:
+    v1.kernel_outputs("crash", hang=True)
+    async with core_for(v1) as core:
+        kernel = await new_kernel(core)
+        first = asyncio.ensure_future(run(core, "crash", kernel))
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
+        queued = asyncio.ensure_future(run(core, "x", kernel, timeout=5))
+        await asyncio.sleep(0.05)
+        await v1.kernel_dies(kernel, restarts=True)
+        assert isinstance((await first).error, KernelGoneError)  # type: ignore[union-attr]
+        assert (await queued).unwrap().status == "ok"
+        channels = core.kernel_channels()
+        assert not isinstance(channels, str)
+        assert channels.connections() == 1  # the new channel is kept, and closed with the core
+    assert len(handshakes(v1)) == 2
