@@ -461,6 +461,9 @@ class _Run:
         while reply is None or not idle:
             message = await self.next_message(channels, channel)
             if isinstance(message, SessionkitError):
+                if isinstance(message, KernelGoneError):  # the next call starts afresh (a 404 if it is gone)
+                    channels.forget(channel)
+                    await channel.abort()
                 yield self.fail(message)
                 return
             try:

@@ -550,3 +550,17 @@ async def test_a_call_queued_behind_one_whose_kernel_died_gets_a_kept_channel(v1
         assert not isinstance(channels, str)
         assert channels.connections() == 1  # the new channel is kept, and closed with the core
     assert len(handshakes(v1)) == 2
+
+
+async def test_after_a_kernel_found_gone_by_a_check_the_next_call_is_not_found(v1: FakeJupyter) -> None:
+    v1.kernel_outputs("hang", hang=True)
+    quick = RequestOptions(timeout=Timeout(attempt=0.05))
+    async with core_for(v1) as core:
+        kernel = await new_kernel(core)
+        call = asyncio.ensure_future(kernels_execute(core, {"kernel_id": kernel, "code": "hang"}, options=quick))
+        await eventually(lambda: v1.kernels[kernel]["execution_state"] == "busy")
+        v1._shutdown_kernel(kernel)  # pyright: ignore[reportPrivateUsage]
+        assert isinstance((await call).error, KernelGoneError)  # type: ignore[union-attr]
+        again = await run(core, "x", kernel)
+    assert isinstance(again, Err)
+    assert isinstance(again.error, NotFoundError)
