@@ -2,6 +2,7 @@
 
     python -m benchmarks.kernels                 # 500 round trips each, 20 kernels, 200 MB of stdout
     python -m benchmarks.kernels --quick         # 50, 4 kernels, 20 MB
+    python -m benchmarks.kernels --name kernels-1   # results/kernels-1.{json,md} instead of kernels.*
 
 One real Jupyter Server (`RealJupyterServer`, iopub rate limits lifted) serves every section:
 
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import time
 from contextlib import aclosing
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +316,9 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+_SHOWN = ("aiohttp", "jupyter_server", "ipykernel", "jupyter_client", "tornado")
+
+
 def markdown(doc: dict[str, Any]) -> str:
     machine = doc["machine"]
     trip = doc["round_trip"]
@@ -323,6 +328,8 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{machine['cpu']}, {machine['usable_cores']} cores, {machine['python']}; load average "
         f"{' / '.join(f'{x:.2f}' for x in machine['loadavg'] or [])} at the start, "
         f"{' / '.join(f'{x:.2f}' for x in doc['loadavg_end'])} at the end; {doc['seconds']:.0f} s.",
+        "",
+        ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if k in _SHOWN and v),
         "",
         "| 1+1 on a warm channel | n | median ms | p99 ms | mean ms |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -373,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.monotonic()
     doc: dict[str, Any] = {"machine": report.machine()}
+    for name in ("jupyter_server", "ipykernel", "jupyter_client", "tornado"):
+        doc["machine"]["packages"][name] = metadata.version(name)
     with RealJupyterServer(args=LIFT_IOPUB_LIMITS) as server:
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
         doc.update(asyncio.run(run_all(server.url, server.token, server.connection_file, log=log, **sizes)))
