@@ -118,12 +118,20 @@ class KernelChannel:
 
     # --- taking turns ----------------------------------------------------------------------------
     async def take(self, deadline: Deadline) -> None:
-        """Wait (within `deadline`) for this call's turn; then the channel is the caller's alone."""
-        await deadline.within(self._lock.acquire())
+        """Wait (within `deadline`) for this call's turn; then the channel is the caller's alone.
+
+        The lock is acquired in a task of its own, so that a deadline (or a cancellation) that
+        comes in the very turn the lock is granted gives it back (Python 3.10's `wait_for` would
+        lose it)."""
+        acquiring = asyncio.ensure_future(self._lock.acquire())
         try:
+            await deadline.within(asyncio.shield(acquiring))
             await self._stop_idle()
         except BaseException:
-            self._lock.release()
+            if acquiring.done() and not acquiring.cancelled() and acquiring.exception() is None:
+                self._lock.release()
+            else:
+                acquiring.cancel()  # a waiter cancelled before its turn hands the turn on
             raise
 
     def give_back(self) -> None:

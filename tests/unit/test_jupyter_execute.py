@@ -564,3 +564,18 @@ async def test_after_a_kernel_found_gone_by_a_check_the_next_call_is_not_found(v
         again = await run(core, "x", kernel)
     assert isinstance(again, Err)
     assert isinstance(again.error, NotFoundError)
+
+
+async def test_calls_that_time_out_in_the_queue_leave_the_turns_to_the_others(v1: FakeJupyter) -> None:
+    v1.kernel_outputs("slow", delay=0.2)
+    async with core_for(v1) as core:
+        kernel = await new_kernel(core)
+        first = asyncio.ensure_future(run(core, "slow", kernel))
+        await asyncio.sleep(0.02)
+        impatient = [asyncio.ensure_future(run(core, "x", kernel, timeout=0.05 + 0.01 * i)) for i in range(15)]
+        patient = asyncio.ensure_future(run(core, "last", kernel, timeout=5))
+        assert (await first).unwrap().status == "ok"
+        outcomes = await asyncio.gather(*impatient)
+        assert all(isinstance(o, Err) and o.error.action == "not sent" for o in outcomes)  # type: ignore[union-attr]
+        assert (await patient).unwrap().status == "ok"  # no turn was lost to a caller that left
+        assert (await run(core, "after", kernel)).unwrap().status == "ok"
