@@ -395,7 +395,10 @@ class _Run:
             try:
                 await channel.send(data, self.deadline)
             except DeadlinePassed:
-                return self.fail(self.timeout_error("left running"))
+                reason = "the execution's timeout passed before the answer was sent"
+                return self.fail(
+                    RequestTimeoutError(reason, deadline="total", timeout=self.deadline.total, **self.common())
+                )
             except _NETWORK as exc:
                 return self.fail(self.network_error(exc, "cannot answer the input request"))
             return Ok(None)
@@ -449,6 +452,7 @@ class _Run:
     async def turn(
         self, channels: KernelChannels, channel: KernelChannel
     ) -> AsyncGenerator[Result[Sized, SessionkitError], None]:
+        """Send the request, then yield its outputs until the reply and the idle status came."""
         try:
             error = await self.send_request(channel)
         except DeadlinePassed:
@@ -459,35 +463,41 @@ class _Run:
         reply: ExecuteReply | None = None
         idle = False
         while reply is None or not idle:
-            message = await self.next_message(channels, channel)
-            if isinstance(message, SessionkitError):
-                if isinstance(message, KernelGoneError):  # the next call starts afresh (a 404 if it is gone)
-                    channels.forget(channel)
-                    await channel.abort()
-                yield self.fail(message)
-                return
-            try:
-                if message.parent_id != self.msg_id:
-                    gone = _gone(message, self.kernel_id, self.common())
-                    if gone is not None:
-                        channels.forget(channel)
-                        await channel.abort()
-                        yield self.fail(gone)
-                        return
-                    continue
-                self.drops = 0
-                meaning = self.own(message, channel)
-            except FramingError as exc:
-                await channel.abort()
-                yield self.fail(ResponseValidationError(f"a {message.msg_type} message: {exc}", **self.common()))
+            meaning, size = await self.step(channels, channel)
+            if isinstance(meaning, SessionkitError):
+                yield self.fail(meaning)
                 return
             if isinstance(meaning, ExecuteReply):
                 reply = meaning
             elif meaning is True:
                 idle = True
             elif isinstance(meaning, KernelOutput):
-                yield Ok((meaning, message.size))
+                yield Ok((meaning, size))
         yield Ok((reply, 0))
+
+    async def step(
+        self, channels: KernelChannels, channel: KernelChannel
+    ) -> tuple[KernelOutput | ExecuteReply | SessionkitError | bool | None, int]:
+        """The next message read and judged: what it means for this request (None: nothing), with
+        its size; or the error that ends the call (a kernel gone drops the channel)."""
+        message = await self.next_message(channels, channel)
+        if isinstance(message, SessionkitError):
+            if isinstance(message, KernelGoneError):  # the next call starts afresh (a 404 if it is gone)
+                channels.forget(channel)
+                await channel.abort()
+            return message, 0
+        try:
+            if message.parent_id != self.msg_id:
+                gone = _gone(message, self.kernel_id, self.common())
+                if gone is not None:
+                    channels.forget(channel)
+                    await channel.abort()
+                return gone, 0
+            self.drops = 0
+            return self.own(message, channel), message.size
+        except FramingError as exc:
+            await channel.abort()
+            return ResponseValidationError(f"a {message.msg_type} message: {exc}", **self.common()), 0
 
 
 def _encodable(text: str) -> bool:
