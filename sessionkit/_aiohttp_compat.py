@@ -22,6 +22,7 @@ __all__ = [
     "abandon",
     "abort_websocket",
     "guard_frames",
+    "queued",
     "request_function",
     "session_loop",
     "turn_off_resend",
@@ -150,3 +151,16 @@ def abort_websocket(ws: aiohttp.ClientWebSocketResponse[bool]) -> bool:
         return False
     close()
     return True
+
+
+def queued(ws: aiohttp.ClientWebSocketResponse[bool]) -> bool:
+    """Whether `ws.receive()` would return at once: a message aiohttp has read off the socket is
+    waiting, or the stream ended (its reader's private `_buffer`, and `is_eof()` where it has it).
+    False when this aiohttp keeps them elsewhere: the caller then learns of them by reading."""
+    reader = getattr(ws, "_reader", None)
+    buffer = getattr(reader, "_buffer", None)
+    is_eof = getattr(reader, "is_eof", None)
+    try:
+        return bool(buffer) or (callable(is_eof) and bool(is_eof()))
+    except Exception:  # a shape this code does not know
+        return False

@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .._aiohttp_compat import FrameGuard, abort_websocket, guard_frames
+from .._aiohttp_compat import FrameGuard, abort_websocket, guard_frames, queued
 from .._deadline import Deadline
 from .._loop import LoopRef
 from ._framing import V1, Framing, FramingError, decode
@@ -117,6 +117,20 @@ class KernelChannel:
         return self._guard is not None and self._guard.tripped
 
     # --- taking turns ----------------------------------------------------------------------------
+    async def catch_up(self) -> None:
+        """Read what came since the idle reader stopped and is already queued (no waiting): what
+        earlier calls left is dropped, and a kernel that shut down, restarted or died before this
+        call's request, or a connection that ended, closes the channel, so the request goes out on
+        a new connection (to the restarted kernel, or to a 404 for a deleted one) rather than
+        being taken for dead by news older than it."""
+        ws = self.ws
+        while ws is not None and not ws.closed and queued(ws):
+            message = await ws.receive()  # queued: it returns at once
+            self._taken(message)
+            if message.type not in _DATA or _is_shutdown(message.data, self.framing):
+                await self.abort()
+                return
+
     async def take(self, deadline: Deadline) -> None:
         """Wait (within `deadline`) for this call's turn; then the channel is the caller's alone.
 

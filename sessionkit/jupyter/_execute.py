@@ -446,6 +446,11 @@ class _Run:
             channel = channels.get(self.kernel_id, self.target)
             await channel.take(self.deadline)
             if channels.holds(channel):
+                try:
+                    await channel.catch_up()
+                except BaseException:
+                    channel.give_back()
+                    raise
                 return channel
             channel.give_back()
 

@@ -15,6 +15,7 @@ import pytest
 
 from sessionkit import ConnectionError, Err, Ok, RequestTimeoutError, RetryConfig, Timeout, _aiohttp_compat
 from sessionkit.jupyter import JupyterCore, sessions_get
+from tests._support.polling import eventually
 
 from .fault_server import FaultServer, json_body, redirect, reset_before_headers, slow_headers
 from .test_faults import SESSION_JSON
@@ -119,7 +120,7 @@ def test_the_frame_guard_stops_feeding_and_closes_past_its_limit() -> None:
     assert parser.fed == 120  # nothing is parsed past the limit
 
 
-async def test_the_installed_aiohttp_lets_the_frame_guard_in() -> None:
+async def test_the_installed_aiohttp_lets_the_frame_guard_in_and_shows_its_queue() -> None:
     # The guard sits on the protocol's private `_payload_parser`; without it only `max_msg_size` holds,
     # which aiohttp before 3.13 checks once a whole frame is buffered.
     async def echo(request: aiohttp.web.Request) -> aiohttp.web.WebSocketResponse:
@@ -140,8 +141,11 @@ async def test_the_installed_aiohttp_lets_the_frame_guard_in() -> None:
         async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
             guard = _aiohttp_compat.guard_frames(ws, 1 << 20)
             assert guard is not None
+            assert not _aiohttp_compat.queued(ws)
             await ws.send_bytes(b"ping")
+            await eventually(lambda: _aiohttp_compat.queued(ws))  # the reader's private queue is seen
             message = await ws.receive()
+            assert not _aiohttp_compat.queued(ws)
             assert message.data == b"ping"
             assert guard.held == 4 + 2  # the echo and its frame header, not taken yet
             guard.taken(len(message.data))

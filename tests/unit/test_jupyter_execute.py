@@ -580,3 +580,29 @@ async def test_calls_that_time_out_in_the_queue_leave_the_turns_to_the_others(v1
         assert actions.count("not sent") >= 10, actions  # the later ones may get their turn in time
         assert (await patient).unwrap().status == "ok"  # no turn was lost to a caller that left
         assert (await run(core, "after", kernel)).unwrap().status == "ok"
+
+
+async def test_news_older_than_a_request_closes_the_channel_before_it_is_sent(v1: FakeJupyter) -> None:
+    # A restart that happened between two calls, whose shutdown_reply the idle reader had no turn
+    # to read: the next call must not take it for its own kernel dying.
+    from sessionkit import _aiohttp_compat
+    from sessionkit._deadline import Deadline
+    from sessionkit.jupyter import kernels_restart
+
+    async with core_for(v1) as core, core_for(v1) as other:
+        kernel = await new_kernel(core)
+        assert isinstance(await run(core, "a", kernel), Ok)
+        channels = core.kernel_channels()
+        assert not isinstance(channels, str)
+        [channel] = [c for c in channels._by_key.values()]  # pyright: ignore[reportPrivateUsage]
+        await channel.take(Deadline(Timeout(total=5), core.config.clock))  # no idle reader now
+        assert isinstance(await kernels_restart(other, {"kernel_id": kernel}), Ok)
+        assert channel.ws is not None
+        ws = channel.ws
+        await eventually(lambda: _aiohttp_compat.queued(ws))
+        await channel.catch_up()
+        assert not channel.is_open
+        channel.give_back()
+        after = await run(core, "b", kernel)
+    assert after.unwrap().execution_count == 1  # the restarted kernel, on a new connection
+    assert len(handshakes(v1)) == 2
