@@ -145,3 +145,15 @@ def test_bad_code_flags_are_usage_errors(args: list[str], says: str, capsys: pyt
         code = exc.code  # argparse's own refusals
     assert code == 2
     assert says in capsys.readouterr().err
+
+
+async def test_execute_in_a_batch_writes_each_execution_as_a_line(fake_jupyter: FakeJupyter) -> None:
+    fake_jupyter.kernel_outputs("6*7", result="42")
+    fake_jupyter.kernel_outputs("1/0", error=("ZeroDivisionError", "division by zero"))
+    target = kernel(fake_jupyter)
+    lines = "".join(f'{{"kernel_id": "{target}", "code": "{code}"}}\n' for code in ("6*7", "1/0"))
+    run = await sessionkit("jupyter", "kernels", "execute", "--batch", *conn(fake_jupyter), stdin=lines)
+    assert run.code == 0, run  # both calls worked: code that raised is a result, not a failed line
+    first, second = sorted(run.lines(), key=lambda line: line["index"])
+    assert (first["ok"]["status"], first["ok"]["result"]) == ("ok", {"text/plain": "42"})
+    assert (second["ok"]["status"], second["ok"]["error"]["ename"]) == ("error", "ZeroDivisionError")
