@@ -43,7 +43,7 @@ def _takes_our_arguments() -> bool:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
-    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers"}
+    wanted = {"headers", "data", "timeout", "allow_redirects", "proxy", "proxy_headers", "trace_request_ctx"}
     return wanted <= params.keys() and all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in wanted)
 
 
@@ -92,9 +92,9 @@ FRAME_OVERHEAD = 14
 class FrameGuard:
     """Bounds the bytes a WebSocket's parser holds for messages the reader has not taken yet.
 
-    aiohttp's `max_msg_size` refuses an oversized message, but before 3.13 only once the whole
-    frame is buffered: a server announcing a frame of 2**62 bytes would be buffered until the
-    deadline. The guard sits in front of the parser, counts what it is fed, and is told what the
+    aiohttp's `max_msg_size` refuses an oversized message, but up to 3.13 (3.13.4 included) only
+    once the whole frame is buffered: a server announcing a frame of 2**62 bytes would be buffered
+    until the deadline (3.14 refuses the announced length before reading it). The guard sits in front of the parser, counts what it is fed, and is told what the
     reader took (`taken`); past `limit` bytes held it closes the connection (`tripped`), so a
     frame that never ends costs at most `limit` bytes. What it counts over: frame headers, and the
     messages aiohttp's own queue holds (flow control stops the socket past 64 KiB of those).

@@ -50,14 +50,15 @@ class CoreConfig:
     path_prefix: str  # put before every operation's path (an organisation scope); already encoded
     limiter: RateLimiter | None = None  # asked before every attempt (sessionkit.ratelimit)
     needs_credential: tuple[str, str, str] | None = None  # (header, reason, field) a call must then send
-    _by_op: dict[Any, OpDefaults] = attrs.field(factory=dict[Any, "OpDefaults"], init=False, eq=False)
+    by_op: dict[Any, OpDefaults] = attrs.field(factory=dict[Any, "OpDefaults"], init=False, eq=False)
+    """What `op_defaults` built, by operation (read straight on the hot path)."""
 
     def op_defaults(self, op: Any) -> OpDefaults:
         """What every call of `op` on this core shares (built on its first call, then reused)."""
-        found = self._by_op.get(op)
+        found = self.by_op.get(op)
         if found is None:
             fixed: tuple[tuple[str, str], ...] = op.fixed_headers
-            found = self._by_op[op] = OpDefaults(
+            found = self.by_op[op] = OpDefaults(
                 {**self.headers, **dict(fixed)},
                 {**self.headers, **dict(fixed), "Content-Type": "application/json"},
                 Limits(

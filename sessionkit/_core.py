@@ -32,11 +32,13 @@ from ._options import (
     resolve_retry,
     resolve_timeout,
 )
-from ._pipeline import execute
+from ._pipeline import execute, start
 from ._proxy import NO_PROXIES, Proxies
 from ._reader import ACCEPT_ENCODING
 from ._retry import RetryConfig
 from ._secrets import Secrets, redact_url
+from ._tracing import TRACING, resend_trace_config
+from ._tracing import tracer as current_tracer
 from ._watchdog import watchdog_here
 from .errors import ErrorClassifier, SessionkitError, error_class_for_status
 from .ratelimit import RateLimiter
@@ -220,8 +222,11 @@ class BaseCore(AsyncClosing):
     ) -> Coroutine[Any, Any, Result[T, SessionkitError]]:
         """Run one operation through the shared pipeline (await it).
 
-        A plain function handing back `execute`'s coroutine: one coroutine frame less per call.
+        A plain function handing back `execute`'s coroutine: one coroutine frame less per call (and,
+        without OpenTelemetry installed, no tracing check at all).
         """
+        if TRACING and current_tracer() is not None:
+            return start(self.config, self, op, request, options)
         return execute(self.config, self, op, request, options)
 
     def base_headers(self) -> dict[str, str]:
@@ -277,6 +282,9 @@ class BaseCore(AsyncClosing):
                 timeout=aiohttp.ClientTimeout(total=None),
                 skip_auto_headers=("User-Agent",),
                 auto_decompress=False,  # the reader inflates within the size cap itself
+                # Only when tracing is on as the pool opens: aiohttp runs its trace signals for every
+                # request of a session that has any trace config (about 80,000 instructions a call).
+                trace_configs=[resend_trace_config()] if TRACING and current_tracer() is not None else None,
             )
             turn_off_resend(session)
             self._session = session

@@ -142,10 +142,7 @@ class Deadline:
             raise DeadlinePassed(which, self.total if which == "total" else silence)
         seconds = self.total if which == "total" else silence
         if not WATCHDOG:
-            try:
-                return await asyncio.wait_for(awaitable, budget)
-            except asyncio.TimeoutError:
-                raise DeadlinePassed(which, seconds) from None
+            return await _bounded(awaitable, budget, which, seconds)
         watch = watchdog_here().watch(budget)
         try:
             return await awaitable
@@ -155,6 +152,24 @@ class Deadline:
             raise
         finally:
             watch.done()
+
+
+async def _bounded(awaitable: Awaitable[T], budget: float, which: Which, seconds: float | None) -> T:
+    """Python 3.10's bound: not `asyncio.wait_for`, which there can drop a result that arrives as
+    the time runs out (a lock acquired then, and never released). A result that came is returned."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait((task,), timeout=budget)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not task.done():
+        task.cancel()
+        try:
+            return await task  # it may still finish with its result as it is cancelled
+        except asyncio.CancelledError:
+            raise DeadlinePassed(which, seconds) from None
+    return task.result()
 
 
 def _discard(awaitable: Awaitable[object]) -> None:

@@ -86,9 +86,55 @@ class JSONInputError(ValueError):
         self.path = path
 
 
+def _plain(value: Any) -> bool:
+    """Whether `value` is plain JSON of the usual kinds (exact `dict`, `list`, `str`, `int`, `bool`,
+    finite `float`, None), at most `MAX_DEPTH` levels deep: one walk with no path built. False for
+    anything else, which `check` then looks at closely (a subclass may still be fine)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container, depth = pop()
+        kind: type[Any] = type(container)  # pyright: ignore[reportUnknownVariableType]
+        if kind is dict:
+            if depth >= MAX_DEPTH:
+                return False
+            for key, item in container.items():
+                if type(key) is not str:
+                    return False
+                t: type[Any] = type(item)  # pyright: ignore[reportUnknownVariableType]
+                if t is str or t is int or t is bool or item is None:
+                    continue
+                if t is float:
+                    if item - item != 0.0:  # NaN or an infinity
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                else:
+                    return False
+        elif kind is list:
+            if depth >= MAX_DEPTH:
+                return False
+            for item in container:
+                t: type[Any] = type(item)  # pyright: ignore[reportUnknownVariableType]
+                if t is str or t is int or t is bool or item is None:
+                    continue
+                if t is float:
+                    if item - item != 0.0:
+                        return False
+                elif t is dict or t is list:
+                    push((item, depth + 1))
+                else:
+                    return False
+        elif not (kind is str or kind is int or kind is bool or container is None):
+            return kind is float and container - container == 0.0
+    return True
+
+
 def check(value: Any, path: str = "$", depth: int = 0) -> None:
     """Raise `JSONInputError` unless `value` is plain JSON: str keys, finite numbers, JSON types,
     at most `MAX_DEPTH` levels deep."""
+    if depth == 0 and _plain(value):
+        return  # the usual body: one walk, no paths
     kind: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind is str or kind is int or kind is bool or value is None:
         return

@@ -42,6 +42,7 @@ __all__ = ["Invalid", "Operation", "Planned", "plan"]
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
+_SESSION_PARAMS = frozenset({"session", "session_id", "devin_id", "id"})  # each service's name for it
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _PLACEHOLDER = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
@@ -64,7 +65,9 @@ class Operation(Generic[Req, Resp]):
     `form` sends the body fields as `multipart/form-data` parts instead of JSON (an `Upload` field
     as a file part, streamed from its source). `accept` replaces the core's `Accept` header.
     `response=ByteStream` leaves the success body unread: the call returns it open (see `execute`).
-    `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists).
+    `decode` reshapes the parsed JSON before it is structured (envelopes, `null` lists); `parse`
+    replaces the JSON parse of a success body (a service that may answer plain text), its result
+    then going through `decode` the same way. It raises `ValueError` for a body it cannot read.
     `validate` checks a built request model for rules types cannot say; it returns
     `(field_path, reason)` for a bad one, and the call ends in `InvalidRequestError` before sending.
     """
@@ -84,6 +87,7 @@ class Operation(Generic[Req, Resp]):
     form: bool = False
     accept: str | None = None
     decode: Callable[[Any], Any] | None = attrs.field(default=None, repr=_named)
+    parse: Callable[[bytes], Any] | None = attrs.field(default=None, repr=_named)
     validate: Callable[[Any], tuple[str, str] | None] | None = attrs.field(default=None, repr=_named)
     path_params: tuple[str, ...] = attrs.field(init=False)
     structure: Callable[[Any], Any] | None = attrs.field(init=False, default=None, repr=False)
@@ -92,6 +96,7 @@ class Operation(Generic[Req, Resp]):
     path_only: bool = attrs.field(init=False, repr=False)
     fixed_headers: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False)
     open_statuses: tuple[int, ...] = attrs.field(init=False, repr=False)
+    session_param: str | None = attrs.field(init=False, repr=False)
     _template: tuple[str, ...] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -107,6 +112,9 @@ class Operation(Generic[Req, Resp]):
         object.__setattr__(self, "streams", self.response is ByteStream)
         # The statuses whose body is left unread for the caller (a streamed success).
         object.__setattr__(self, "open_statuses", self.success if self.streams else ())
+        # The request field that names the session the call is about (a tracing attribute).
+        named = [p for p in (*self.path_params, *self.query) if p in _SESSION_PARAMS]
+        object.__setattr__(self, "session_param", named[0] if named else None)
         # The path split at its placeholders: "/v2/sessions/{id}" -> ("/v2/sessions/", "id", "").
         object.__setattr__(self, "_template", tuple(_PLACEHOLDER.split(self.path)))
         # Whether a request is nothing but `str` path fields (a get or delete by id): then the path
@@ -184,6 +192,9 @@ def _direct_path(op: Operation[Any, Any], model: Any) -> str | None:
         value = getattr(model, parts[i])
         if type(value) is not str or not value:
             return None
+        if _UNRESERVED.issuperset(value) and value.strip("."):  # the usual id: `_segment`'s first case
+            path += value + parts[i + 1]
+            continue
         try:
             path += _segment(value) + parts[i + 1]
         except UnicodeEncodeError:
@@ -284,7 +295,7 @@ def plan(cfg: CoreConfig, op: Operation[Any, Any], request: Any, options: Reques
     """Stage 1: validate the request and the per-call options; raises `Invalid`."""
     if cfg.problem is not None:
         raise Invalid(*cfg.problem)
-    shared = cfg.op_defaults(op)
+    shared = cfg.by_op.get(op) or cfg.op_defaults(op)
     needs = cfg.needs_credential
     if options is None and needs is None and op.path_only and type(request) is op.request and op.validate is None:
         path = _direct_path(op, request)  # a get or delete by id, as the core is configured: the usual call

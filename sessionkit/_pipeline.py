@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -29,11 +29,13 @@ from ._deadline import Deadline, DeadlinePassed, Which
 from ._hooks import HookContext, PreparedRequest
 from ._logging import logger, redact_headers
 from ._operation import Invalid, Operation, Planned, plan
-from ._options import OptionError, RequestOptions, Timeout, check_headers
+from ._options import OptionError, RequestOptions, check_headers
 from ._reader import BodyTooLarge, ByteStream, EncodingRefused, Raw, StreamErrors
 from ._retry import parse_retry_after
 from ._secrets import redact_url
 from ._serde import StructureFailure
+from ._tracing import TRACING, OperationSpan, traced
+from ._tracing import tracer as current_tracer
 from ._transport import send_attempt
 from .errors import (
     APIError,
@@ -46,14 +48,14 @@ from .errors import (
     clean_text,
     message_from_body,
 )
-from .result import Err, Result, ok_with_meta, response_meta
+from .result import Err, Ok, Result, ok_with_meta
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from ._config import CoreConfig, Pool
 
-__all__ = ["Operation", "RequestOptions", "Timeout", "execute"]
+__all__ = ["execute", "start"]
 
 Resp = TypeVar("Resp")
 
@@ -73,6 +75,7 @@ async def execute(
     *,
     max_bytes: int | None = None,
     deadline: Deadline | None = None,
+    span: OperationSpan | None = None,
 ) -> Result[Resp, SessionkitError]:
     """Run `op` through the pipeline. Returns a value for everything but cancellation.
 
@@ -80,6 +83,7 @@ async def execute(
     it (None: no cap), `Timeout.attempt` bounds the wait for the response and each silence while
     it is read, and `Timeout.total` the whole call, reading included. `deadline` is one the call
     shares with others (an event stream's reconnections): its total deadline holds for this call too.
+    `span` is the tracing span the call reports its retries, rate-limiter waits and deadlines to.
     """
     started = cfg.clock.monotonic()
     try:
@@ -90,17 +94,26 @@ async def execute(
         call = _Call(cfg, op, started)
         return await call.fail(InvalidRequestError(exc.reason, field_path=exc.field_path, **call.common()))
     call = _Call(cfg, op, started, planned, deadline)
+    call.span = span
     limiter = cfg.limiter
     while True:
         call.attempts += 1
         if limiter is not None:  # the core's rate limit holds for every attempt, retries included
+            asked = cfg.clock.monotonic()
             refused = await limiter.acquire(cfg.clock, call.at)
+            if span is not None:
+                span.limited(cfg.clock.monotonic() - asked)
             if refused is not None:
                 return await call.fail(refused.error(call.total, **call.common()))
         outcome = await _attempt(pool, call)
         if type(outcome) is Raw:
             if outcome.status in op.success:
-                return await _succeed(call, outcome, max_bytes)
+                value = _succeed(call, outcome, max_bytes)
+                if isinstance(value, ResponseValidationError):
+                    return await call.fail(value)
+                if cfg.hooks.after_success:
+                    await _after_success(call, value)
+                return value
             error: SessionkitError = _classify(call, outcome, call.retry.statuses)
         else:
             error = outcome  # pyright: ignore[reportAssignmentType]
@@ -126,6 +139,7 @@ class _Call(Deadline):
         "retry",
         "retry_after",
         "secrets",
+        "span",
         "url",
         "waited",
         "waits",
@@ -148,6 +162,7 @@ class _Call(Deadline):
         self.waits: Iterator[float] | None = None  # the backoff schedule, built once a call has failed
         self.waited = 0.0
         self.at = self.total = None
+        self.span: OperationSpan | None = None
         if planned is None:
             self.secrets = cfg.secrets
             return
@@ -169,6 +184,8 @@ class _Call(Deadline):
         reason = reason or (
             "the total deadline passed" if which == "total" else f"no complete response within {seconds}s"
         )
+        if self.span is not None:
+            self.span.deadline(which, seconds)
         return RequestTimeoutError(reason, deadline=which, timeout=seconds, **self.common())
 
     def replayable(self) -> bool:
@@ -218,7 +235,8 @@ async def _attempt(pool: Pool, call: _Call) -> Raw | SessionkitError:
     clock = cfg.clock
     started = clock.monotonic()
     ends = None if watch is not None or budget is None else started + budget
-    sending = send_attempt(handle.send, call.op.method, url, headers, body, timeout, ends, clock, call.limits)
+    resend = None if call.span is None else call.attempts - 1  # marks the HTTP spans of retries
+    sending = send_attempt(handle.send, call.op.method, url, headers, body, timeout, ends, clock, call.limits, resend)
     if watch is None and budget is not None and call.op.streams:
         # Python 3.10 and a streamed body: aiohttp's `total` would also cut the body's reading.
         sending = asyncio.wait_for(sending, budget)
@@ -263,7 +281,7 @@ async def _before_request(call: _Call) -> PreparedRequest | SessionkitError:
     return req
 
 
-async def _succeed(call: _Call, raw: Raw, max_bytes: int | None) -> Result[Any, SessionkitError]:
+def _succeed(call: _Call, raw: Raw, max_bytes: int | None) -> Ok[Any] | ResponseValidationError:
     """Stage 4: the decoded model (or the open body of a streamed operation) with its metadata."""
     op = call.op
     value: Any
@@ -272,15 +290,16 @@ async def _succeed(call: _Call, raw: Raw, max_bytes: int | None) -> Result[Any, 
     else:
         value = _decode(op, raw, call)
         if type(value) is ResponseValidationError:
-            return await call.fail(value)
-    cfg = call.cfg
+            return value
     headers = raw.headers
-    elapsed = cfg.clock.monotonic() - call.started
-    meta = response_meta(op.id, raw.status, headers, call.attempts, elapsed, _request_id(headers))
-    hooks = cfg.hooks
-    if hooks.after_success:
-        await _run_hooks(hooks.after_success, HookContext(op.id, cfg.service, call.attempts), meta, value)
-    return ok_with_meta(value, meta)
+    elapsed = call.clock.monotonic() - call.started
+    return ok_with_meta(value, op.id, raw.status, headers, call.attempts, elapsed, _request_id(headers))
+
+
+async def _after_success(call: _Call, ok: Ok[Any]) -> None:
+    cfg = call.cfg
+    context = HookContext(call.op.id, cfg.service, call.attempts)
+    await _run_hooks(cfg.hooks.after_success, context, ok.meta, ok.value)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -338,9 +357,10 @@ def _decode(op: Operation[Any, Any], raw: Raw, call: _Call) -> Any:
         if raw.problem:
             raise StructureFailure(raw.problem, "")
         try:
-            data = _json.loads_for_model(raw.body)
+            data = _json.loads_for_model(raw.body) if op.parse is None else op.parse(raw.body)
         except ValueError as exc:
-            raise StructureFailure(f"the body is not JSON ({exc})", "$") from None
+            reason = f"the body is not JSON ({exc})" if op.parse is None else f"the body cannot be read ({exc})"
+            raise StructureFailure(reason, "$") from None
         except RecursionError:  # the standard library's parser, called straight
             raise StructureFailure(f"the body is not JSON ({_json.JSONDepthError()})", "$") from None
         if op.decode is not None:
@@ -416,7 +436,29 @@ def _next_wait(call: _Call, error: SessionkitError) -> float | None:
     if not 0.0 <= wait < float("inf") or call.waited + wait > retry.max_total_wait or not call.fits(wait):
         return None
     call.waited += wait
+    if call.span is not None:
+        call.span.retry(call.attempts, wait, type(error).__name__)
     return wait
+
+
+def start(
+    cfg: CoreConfig,
+    pool: Pool,
+    op: Operation[Any, Resp],
+    request: Any,
+    options: RequestOptions | None = None,
+    **kw: Any,
+) -> Coroutine[Any, Any, Result[Resp, SessionkitError]]:
+    """`execute(...)`, inside one tracing span of `op` when OpenTelemetry is on (see `_tracing`)."""
+    if TRACING:
+        tracer = current_tracer()
+        if tracer is not None:
+
+            def run(span: OperationSpan) -> Coroutine[Any, Any, Result[Resp, SessionkitError]]:
+                return execute(cfg, pool, op, request, options, span=span, **kw)
+
+            return traced(tracer, op, cfg.service, request, run)
+    return execute(cfg, pool, op, request, options, **kw)
 
 
 async def _run_hooks(hooks: list[Any], *args: Any) -> None:

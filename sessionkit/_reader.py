@@ -34,6 +34,7 @@ __all__ = [
     "EncodingRefused",
     "Raw",
     "StreamErrors",
+    "raw",
     "read_whole",
 ]
 
@@ -186,12 +187,29 @@ class Raw:
         return self.body[:_MAX_ERROR_TEXT].decode("utf-8", "replace")
 
 
+_new = object.__new__
+
+
+def raw(status: int, reason: str, headers: CIMultiDictProxy[str], body: bytes) -> Raw:
+    """`Raw(status, reason, headers, body)` of a body read whole, built without a call to `__init__`."""
+    made: Raw = _new(Raw)
+    made.status, made.reason, made.headers, made.body = status, reason, headers, body
+    made.problem = made.note = ""
+    made.response = None
+    return made
+
+
+def readable_at_once(resp: aiohttp.ClientResponse, limit: int) -> bool:
+    """Whether the body can be read whole as it comes: announced within `limit`, not encoded."""
+    length = resp.content_length
+    return length is not None and length <= limit and "Content-Encoding" not in resp.headers
+
+
 async def read_raw(resp: aiohttp.ClientResponse, limit: int, note: str = "") -> Raw:
     """`resp` with its body read within `limit` (a refused body leaves `problem` set and no bytes)."""
     status, reason, headers = resp.status, resp.reason or "", resp.headers
-    length = resp.content_length
-    if length is not None and length <= limit and "Content-Encoding" not in headers:
-        return Raw(status, reason, headers, await resp.read(), note=note)  # the usual answer: exactly `length` bytes
+    if readable_at_once(resp, limit):
+        return Raw(status, reason, headers, await resp.read(), note=note)  # exactly `length` bytes
     try:
         return Raw(status, reason, headers, await read_whole(resp, limit), note=note)
     except BodyTooLarge:

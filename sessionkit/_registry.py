@@ -7,7 +7,10 @@ operation it pages through. A declaration without its function, or a coroutine f
 one (`sessions_*`, or the prefix of any group the module declares, such as `kernels_*`) without its
 declaration, fails at import: the CLI, the docs' operation tables and the all-operations request
 test read this registry and nothing else. An operation whose function is an async iterator (an
-event stream) marks it `@streams(OP)`; it must still be named after the operation's id.
+event stream) marks it `@streams(OP)`; it must still be named after the operation's id. A helper
+that drives an operation through to an end of its own (Mix's turn helper sends a message and follows
+the turn) is marked `@drives(OP, RequestModel)`: it takes its own request model, and is the CLI's
+`run ID`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import attrs
 
 from ._operation import Operation
 
-__all__ = ["Registered", "all_pages", "collect", "function_name", "streams", "waits_on"]
+__all__ = ["Registered", "all_pages", "collect", "drives", "function_name", "streams", "waits_on"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PAGES = "__sessionkit_pages__"
 _WAITS = "__sessionkit_waits__"
 _STREAMS = "__sessionkit_streams__"
+_DRIVES = "__sessionkit_drives__"
+REQUEST_MODEL = "__sessionkit_request__"
+"""The attribute a `@drives` function keeps its request model in (`scripts/gen_params.py` reads it)."""
 
 
 def function_name(operation_id: str) -> str:
@@ -55,6 +61,18 @@ def waits_on(op: Operation[Any, Any]) -> Callable[[F], F]:
     return _marker(_WAITS, op)
 
 
+def drives(op: Operation[Any, Any], request: type[Any]) -> Callable[[F], F]:
+    """Mark a function as a helper that drives `op` to an end of its own, taking a `request` model
+    (the CLI's `run ID`). The function takes `(core, request, *, options)` and keyword callbacks."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _DRIVES, op)
+        setattr(fn, REQUEST_MODEL, request)
+        return fn
+
+    return mark
+
+
 def streams(op: Operation[Any, Any]) -> Callable[[F], F]:
     """Mark an async iterator function as the function of `op` (the CLI prints its items as NDJSON)."""
     return _marker(_STREAMS, op)
@@ -70,6 +88,8 @@ class Registered:
     waiter: Callable[..., Any] | None = None
     streams: bool = False
     """`function` is an async iterator of results, not a coroutine."""
+    driver: Callable[..., Any] | None = None
+    """A helper built on this operation that takes its own request (`@drives`)."""
 
     @property
     def name(self) -> str:
@@ -110,9 +130,10 @@ class Registered:
 
     @property
     def takes_body(self) -> bool:
-        """Whether the request has fields besides the path id."""
+        """Whether the request has fields besides the id (another path field, such as a file's name,
+        counts: it comes from the body too)."""
         request = self.operation.request
-        return request is not None and any(a.name not in self.operation.path_params for a in attrs.fields(request))
+        return request is not None and any(a.name != self.id_key for a in attrs.fields(request))
 
     @property
     def creates(self) -> bool:
@@ -151,8 +172,8 @@ def collect(module_name: str) -> tuple[Registered, ...]:
     ops: list[Operation[Any, Any]] = [v for v in namespace.values() if isinstance(v, Operation)]  # pyright: ignore[reportUnknownVariableType]
     prefixes = ("sessions_", *{op.id.split(".")[1] + "_" for op in ops})
     functions = {n: f for n, f in namespace.items() if n.startswith(prefixes) and inspect.iscoroutinefunction(f)}
-    pagers, waiters = _marked(namespace, _PAGES), _marked(namespace, _WAITS)
-    for fn in [*pagers.values(), *waiters.values()]:  # a marked function is not an operation's own
+    pagers, waiters, drivers = _marked(namespace, _PAGES), _marked(namespace, _WAITS), _marked(namespace, _DRIVES)
+    for fn in [*pagers.values(), *waiters.values(), *drivers.values()]:  # a marked function is not an operation's own
         functions.pop(getattr(fn, "__name__", ""), None)
     streamers = _marked(namespace, _STREAMS)
     out: list[Registered] = []
@@ -164,9 +185,18 @@ def collect(module_name: str) -> tuple[Registered, ...]:
             raise RuntimeError(f"{module_name}: {op.id} is declared but has no function {name}")
         if streamer is not None and not inspect.isasyncgenfunction(streamer):
             raise RuntimeError(f"{module_name}: {name} is marked @streams but is not an async iterator function")
-        out.append(Registered(op, fn, pagers.pop(id(op), None), waiters.pop(id(op), None), streamer is not None))
-    if functions or pagers or waiters or streamers:
-        stray = sorted(functions) or [*pagers.values(), *waiters.values(), *streamers.values()]
+        out.append(
+            Registered(
+                op,
+                fn,
+                pagers.pop(id(op), None),
+                waiters.pop(id(op), None),
+                streamer is not None,
+                drivers.pop(id(op), None),
+            )
+        )
+    if functions or pagers or waiters or streamers or drivers:
+        stray = sorted(functions) or [*pagers.values(), *waiters.values(), *streamers.values(), *drivers.values()]
         raise RuntimeError(f"{module_name}: functions without a declaration: {stray}")
     return tuple(out)
 

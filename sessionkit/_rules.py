@@ -18,8 +18,10 @@ __all__ = [
     "at_least",
     "at_most_items",
     "between",
+    "each",
     "fields",
     "greater_than",
+    "length",
     "non_empty",
     "one_of",
     "seconds",
@@ -63,6 +65,23 @@ def unicode(value: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"is not valid Unicode (a lone surrogate at character {exc.start})"
     return None
+
+
+def length(low: int, high: int) -> Check:
+    return lambda v: None if low <= len(v) <= high else f"must be {low} to {high} characters long, got {len(v)}"
+
+
+def each(check: Check) -> Check:
+    """`check` applied to every item of a list, the first failing one named by its index."""
+
+    def check_items(values: Any) -> str | None:
+        for i, value in enumerate(values):
+            problem = check(value)
+            if problem is not None:
+                return f"item {i} {problem}"
+        return None
+
+    return check_items
 
 
 def non_empty(value: Sized) -> str | None:

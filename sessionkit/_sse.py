@@ -38,6 +38,10 @@ from ._operation import Operation
 from ._options import OptionError, RequestOptions, resolve_retry, resolve_timeout
 from ._pipeline import execute
 from ._reader import ByteStream
+from ._retry import RetryConfig
+from ._tracing import TRACING, OperationSpan, end_stream, stream_span
+from ._tracing import current as tracing_current
+from ._tracing import tracer as current_tracer
 from .errors import ConnectionError, RequestTimeoutError, ResponseValidationError, SessionkitError
 from .result import Err, Ok, Result
 
@@ -181,25 +185,62 @@ async def event_stream(
     *,
     resume_field: str = "last_event_id",
     decode: Callable[[ServerSentEvent], Result[T, SessionkitError]] = _as_is,
+    deadline: Deadline | None = None,
 ) -> AsyncGenerator[Result[T, SessionkitError], None]:
     """The events of `op` (a streamed operation), each passed through `decode`; a failure of the
     stream comes once as `Err` and ends it, an `Err` from `decode` (one bad event) is yielded and the
     stream goes on. `resume_field` is the request field sent as `Last-Event-ID` on a reconnect.
-    Every error is scrubbed of the core's secrets."""
+    `deadline` is one the stream shares with the rest of a longer call (a Mix turn): its total
+    deadline then bounds the stream instead of the options' own. Every error is scrubbed of the
+    core's secrets."""
     cfg = core.config
-    secrets = cfg.secrets
     try:
         retry = resolve_retry(options.retries if options else None, cfg.retry)
         timeout = resolve_timeout(options.timeout if options else None, cfg.timeout)
     except OptionError:  # the first open below refuses the same options with their field path
         retry, timeout = cfg.retry, cfg.timeout
-    deadline = Deadline(timeout, cfg.clock)  # one for the whole stream, reconnections included
+    if deadline is None:
+        deadline = Deadline(timeout, cfg.clock)  # one for the whole stream, reconnections included
+    tracer = current_tracer() if TRACING else None
+    if tracer is None:
+        async for item in _events(core, op, request, options, resume_field, decode, retry, deadline, None):
+            yield item
+        return
+    span = stream_span(tracer, op, cfg.service, request)
+    last: SessionkitError | None = None
+    finished = False
+    try:
+        async for item in _events(core, op, request, options, resume_field, decode, retry, deadline, span):
+            if isinstance(item, Ok):
+                span.events += 1
+            else:
+                last = item.error
+            yield item
+        finished = True
+    finally:
+        end_stream(span, last, cancelled=not finished and last is None)
+
+
+async def _events(
+    core: BaseCore,
+    op: Operation[Any, ByteStream],
+    request: Any,
+    options: RequestOptions | None,
+    resume_field: str,
+    decode: Callable[[ServerSentEvent], Result[T, SessionkitError]],
+    retry: RetryConfig,
+    deadline: Deadline,
+    span: OperationSpan | None,
+) -> AsyncGenerator[Result[T, SessionkitError], None]:
+    cfg = core.config
+    secrets = cfg.secrets
     current = request
     last_id = ""
     drops, waited = 0, 0.0
     waits = None
     while True:
-        opened = await execute(cfg, core, op, current, options, deadline=deadline)
+        with tracing_current(span):  # the connection's HTTP spans are the stream span's children
+            opened = await execute(cfg, core, op, current, options, deadline=deadline, span=span)
         if isinstance(opened, Err):
             yield opened
             return
@@ -237,6 +278,8 @@ async def event_stream(
         if not worth_it or drops > retry.max_retries or waited + wait > retry.max_total_wait or core.closed_by_caller:
             yield Err(failure)
             return
+        if span is not None:
+            span.retry(drops, wait, f"reconnect after {type(failure).__name__}")
         waited += wait
         if not await deadline.sleep(wait):
             yield Err(failure)

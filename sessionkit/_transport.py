@@ -16,7 +16,7 @@ from ._bodies import Body
 from ._clock import Clock
 from ._deadline import client_timeout
 from ._proxy import Proxies
-from ._reader import Raw, read_raw
+from ._reader import Raw, raw, read_raw
 
 __all__ = ["MAX_REDIRECTS", "Limits", "TooManyRedirectsError", "send_attempt"]
 
@@ -61,6 +61,7 @@ async def send_attempt(
     ends: float | None,  # on `clock`; None when a watch holds the attempt (or it has no deadline)
     clock: Clock,
     limits: Limits,
+    resend: int | None = None,  # the resends before this attempt, when tracing marks HTTP spans
 ) -> Raw:
     """Send one request, following redirects by hand, and read the final answer's body within its cap."""
     url = URL(url_text, encoded=True)
@@ -78,6 +79,7 @@ async def send_attempt(
         sending = body  # this hop's body, released after the hop even when `body` changes below
         resp: aiohttp.ClientResponse | None = None
         kept = False
+        traced = None if resend is None else {"sessionkit_resend": resend + hop}
         try:
             resp = await send(
                 method,
@@ -88,12 +90,17 @@ async def send_attempt(
                 allow_redirects=False,
                 proxy=proxy,
                 proxy_headers=proxy_headers,
+                trace_request_ctx=traced,  # None unless tracing marks this hop's HTTP span
             )
             location = resp.headers.get("Location")
             if resp.status not in _REDIRECTS or not location:
                 if resp.status in limits.open_statuses:
                     kept = True
                     return Raw(resp.status, resp.reason or "", resp.headers, b"", response=resp)
+                length, headers = resp.content_length, resp.headers
+                if length is not None and length <= limits.max_bytes and "Content-Encoding" not in headers:
+                    # The usual answer (`read_raw`'s first case, inline): exactly `length` bytes.
+                    return raw(resp.status, resp.reason or "", headers, await resp.read())
                 return await read_raw(resp, limits.max_bytes)
             try:
                 target = url.join(URL(location))  # encodes spaces and non-ASCII, keeps valid %XX

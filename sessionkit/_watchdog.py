@@ -72,7 +72,8 @@ class Watchdog:
         if slot is None:
             slot = self._slots[key] = set()
             loop.call_at(key[0] * width, self._expire, key)
-        watch = Watch(task, slot)
+        watch: Watch = _new(Watch)  # `Watch(task, slot)` without a call to `__init__`: one per attempt
+        watch.task, watch.slot, watch.expired = task, slot, False
         slot.add(watch)
         return watch
 
@@ -86,6 +87,7 @@ class Watchdog:
             watch.task.cancel()
 
 
+_new = object.__new__
 _local = threading.local()
 
 

@@ -4,6 +4,7 @@
     sessionkit orq sessions get ID
     sessionkit jupyter sessions get --batch < ids.ndjson
     sessionkit demo
+    sessionkit fake mix --port 0                 # a fake served until Ctrl-C; prints its URL
 
 Results are JSON on stdout, errors JSON on stderr. Exit codes: 0 ok, 1 API error, 2 usage,
 3 connection or timeout (`--batch`: 0 when every line is ok, else 1; 130/143 when SIGINT/SIGTERM
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._cli.demo import run_demo
 
             return run_demo(real_jupyter=ns.jupyter)
+        if ns.service == "fake":
+            from ._cli.fake import run_fake
+
+            return run_fake(ns)
         from ._cli.run import run_operation
 
         return asyncio.run(run_operation(ns))

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import importlib
 import math
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -247,9 +248,9 @@ class RedisRateLimiter(AsyncClosing):
     `LocalRateLimiter(rate / processes)`) the attempt waits on it instead and a warning is logged
     once per outage; without it the call ends in `Err(ConnectionError)`. Redis is tried again
     `retry_interval` seconds after a failure. Close it with `await limiter.aclose()` (or
-    `async with`). Its connections belong to the event loop that first used it: a call from another
-    loop that is still running ends in `Err(ConnectionError)`; once that loop has ended, the
-    limiter connects again from the new one.
+    `async with`). Its connections belong to the event loop that opened them and are closed when
+    that loop ends (`asyncio.run` returning): a call from another loop that is still running ends in
+    `Err(ConnectionError)`; once that loop has ended, the limiter connects again from the new one.
     """
 
     def __init__(
@@ -293,8 +294,9 @@ class RedisRateLimiter(AsyncClosing):
         self._down_until = -math.inf
         self._queue = _Queue()
         self._home: LoopRef | None = None  # the loop its connections belong to
+        self._keeper: AsyncGenerator[None, None] | None = None  # closes them when that loop ends
 
-    def _connect(self) -> Any:
+    async def _connect(self) -> Any:
         if self._store is None:
             self._home = LoopRef.current()
             from pyrate_limiter import RedisStateStore
@@ -302,13 +304,15 @@ class RedisRateLimiter(AsyncClosing):
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            self._client = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+            client = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
                 self.url,
                 socket_connect_timeout=self.timeout,
                 socket_timeout=self.timeout,
                 retry=Retry(NoBackoff(), 0),
             )
-            self._store = RedisStateStore(self._client, self.key)
+            self._client, self._store = client, RedisStateStore(client, self.key)
+            self._keeper = _closed_with_the_loop(self, client)
+            await anext(self._keeper)
         return self._store
 
     def _belongs_elsewhere(self) -> bool:
@@ -318,12 +322,12 @@ class RedisRateLimiter(AsyncClosing):
             return False
         if not home.loop.is_closed():
             return True
-        self._drop()  # its loop is gone: nothing of it can be awaited or reused
+        self._drop()  # its loop is gone without closing them (it was not ended by asyncio.run)
         return False
 
     async def _wait_for(self, clock: Clock, bound: Deadline) -> float:
         """One GCRA step in Redis: 0.0 when admitted, else the seconds to wait."""
-        store = self._connect()
+        store = await self._connect()
         now_ms = int(clock.wall() * 1000)
         decision = await bound.within(store.check(self._algorithm, self._rates, now_ms, 1), 2 * self.timeout)
         return 0.0 if decision.allowed else max(decision.retry_after_ms or 0, 1) / 1000.0
@@ -370,33 +374,33 @@ class RedisRateLimiter(AsyncClosing):
         return await self.fallback.acquire(clock, deadline)
 
     def _drop(self) -> Redis | None:
-        client, self._client, self._store, self._home = self._client, None, None, None
+        client, self._client, self._store, self._home, self._keeper = self._client, None, None, None, None
         return client
 
     async def aclose(self) -> None:
         """Close the Redis connections. Safe to call twice, and from a later loop; a later call reconnects."""
-        home = self._home
+        home, keeper = self._home, self._keeper
         client = self._drop()
-        if client is None:
-            return
-        if home is not None and not home.here() and home.loop.is_closed():
-            _forget(client)  # its connections died with their loop: nothing of them can be awaited
-            return
-        await client.aclose()
+        if client is None or (home is not None and not home.here()):
+            return  # closed with its loop already, or that loop is gone: nothing can be awaited there
+        if keeper is not None:
+            await keeper.aclose()  # closes the client (see `_closed_with_the_loop`)
+        else:
+            await client.aclose()
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter({redact_url(self.url)!r}, rate={self.rate!r}, burst={self.burst!r}, key={self.key!r})"
 
 
-def _forget(client: Redis) -> None:
-    """Close the sockets of a client whose event loop has closed, without that loop."""
-    pool: Any = getattr(client, "connection_pool", None)
-    connections: Any = [*getattr(pool, "_available_connections", ()), *getattr(pool, "_in_use_connections", ())]
-    for connection in connections:
-        writer: Any = getattr(connection, "_writer", None)
-        transport: Any = getattr(writer, "transport", None)
-        sock: Any = getattr(transport, "_sock", None)
+async def _closed_with_the_loop(limiter: RedisRateLimiter, client: Redis) -> AsyncGenerator[None, None]:
+    """Closes `client` when its event loop ends: `asyncio.run` (and any loop's `shutdown_asyncgens`)
+    closes the async generators still suspended in the loop, so this `finally` runs there, while
+    the connections can still be closed. Without it a limiter used from `asyncio.run` twice would
+    leave the first loop's sockets open (the loop can no longer close them)."""
+    try:
+        yield
+    finally:
+        if limiter._client is client:  # pyright: ignore[reportPrivateUsage]
+            limiter._drop()  # pyright: ignore[reportPrivateUsage]
         with contextlib.suppress(Exception):
-            if sock is not None:
-                sock.close()
-            transport._sock = None  # its __del__ would warn of an unclosed transport
+            await client.aclose()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeAlias, TypeVar, Union, cast
+
+if TYPE_CHECKING:
+    from ._ratelimits import RateLimitInfo
 
 T = TypeVar("T", covariant=True)
 E = TypeVar("E", covariant=True)
@@ -23,6 +26,13 @@ class ResponseMeta:
     attempts: int = 1
     elapsed: float = 0.0
     request_id: str | None = None
+
+    @property
+    def rate_limit(self) -> RateLimitInfo:
+        """The server's rate-limit headers, parsed (`RateLimit-*`, `X-RateLimit-*`; see `RateLimitInfo`)."""
+        from ._ratelimits import parse_rate_limit
+
+        return parse_rate_limit(self.headers)
 
 
 class UnwrapError(Exception):
@@ -116,18 +126,16 @@ _set_op, _set_status, _set_headers, _set_attempts, _set_elapsed, _set_request_id
 )
 
 
-def ok_with_meta(value: U, meta: ResponseMeta) -> Ok[U]:
-    """`Ok(value, meta=meta)`, built without `__init__` (the pipeline's hot path)."""
-    ok = cast("Ok[U]", _new(Ok))
-    _set_value(ok, value)
-    _set_meta(ok, meta)
-    return ok
-
-
-def response_meta(
-    operation_id: str, status: int, headers: Mapping[str, str], attempts: int, elapsed: float, request_id: str | None
-) -> ResponseMeta:
-    """`ResponseMeta(...)`, built without `__init__` (the pipeline's hot path)."""
+def ok_with_meta(
+    value: U,
+    operation_id: str,
+    status: int,
+    headers: Mapping[str, str],
+    attempts: int,
+    elapsed: float,
+    request_id: str | None,
+) -> Ok[U]:
+    """`Ok(value, meta=ResponseMeta(...))`, built without either `__init__` (the pipeline's hot path)."""
     meta: ResponseMeta = _new(ResponseMeta)
     _set_op(meta, operation_id)
     _set_status(meta, status)
@@ -135,4 +143,7 @@ def response_meta(
     _set_attempts(meta, attempts)
     _set_elapsed(meta, elapsed)
     _set_request_id(meta, request_id)
-    return meta
+    ok = cast("Ok[U]", _new(Ok))
+    _set_value(ok, value)
+    _set_meta(ok, meta)
+    return ok

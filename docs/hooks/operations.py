@@ -45,6 +45,8 @@ def table(package: str) -> str:
         function = f"`{entry.function.__name__}`"
         if entry.every_page is not None:
             function += f", `{entry.every_page.__name__}`"
+        if entry.driver is not None:  # a helper built on the operation (Mix's turn)
+            function += f", `{entry.driver.__name__}`"
         rows.append(f"| {function} | {http} | {shown} | `{type_name(op.response)}` | {entry.summary} |")
     return "\n".join(rows)
 

@@ -111,6 +111,29 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
         limits.add_argument(
             "--rate-key", metavar="KEY", help="the Redis key of the shared limit (default sessionkit:SERVICE)"
         )
+    if op.runs:
+        turn = cmd.add_argument_group("the turn")
+        turn.add_argument("--message", metavar="TEXT", help="the message that starts the turn (required)")
+        answers = turn.add_mutually_exclusive_group()
+        answers.add_argument(
+            "--grant-all", action="store_true", help="grant every permission the agent asks for during the turn"
+        )
+        answers.add_argument(
+            "--deny-all",
+            action="store_true",
+            help="deny every permission (the default); notifications are acknowledged",
+        )
+        turn.add_argument(
+            "--turn-timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="the turn's total deadline; the turn is cancelled on the server when it passes (default 3600)",
+        )
+        cmd.epilog = (
+            "the turn is printed as JSON: its messages, tool uses, every question with its answer, and how it "
+            "ended. Exit 0 when it completed, 1 when the agent failed or the turn was cancelled, 3 when the "
+            "deadline passed (the turn was cancelled on the server).\n\n" + _EPILOG
+        )
     if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
     if op.takes_code:
@@ -152,14 +175,30 @@ def _add_group(groups: Any, name: str, service: Service, members: list[Op], comm
         _add_op(ops, replace(op, name=op.short), common)
 
 
+FAKE_SERVICES = ("devin", "devin-v3", "jupyter", "log10", "mix", "orq")  # `sessionkit._cli.fake.FAKES`' keys
+
+
+def _add_fake(services: Any) -> None:
+    """`sessionkit fake SERVICE`: a fake of `sessionkit.testing` as a local server (see `_cli/fake.py`)."""
+    fake = services.add_parser("fake", help="serve one service's fake on localhost until stopped")
+    fake.add_argument("fake_service", metavar="SERVICE", choices=FAKE_SERVICES, help=" | ".join(FAKE_SERVICES))
+    fake.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    fake.add_argument("--port", type=_count, default=0, help="the port (default 0: any free one, printed)")
+    fake.add_argument("--rate-limit", type=_seconds, metavar="PER_SECOND", help="answer 429 beyond this rate")
+    fake.add_argument("--token", metavar="TOKEN", help="the credential it accepts (default: the fake's own)")
+    fake.add_argument("--seed", type=_count, default=0, metavar="N", help="store N sessions first")
+    fake.add_argument("--mix-version", default="0.10.1", choices=("0.10.1", "0.11.4"), help="(mix only)")
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser; only the service `argv` names (if any) is imported to list its operations."""
     parser = _Parser(prog="sessionkit", description="Call the sessions APIs of five services.", epilog=_EPILOG)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--version", action="version", version=f"sessionkit {VERSION}")
-    services = parser.add_subparsers(dest="service", required=True, metavar="{demo," + ",".join(SERVICES) + "}")
+    services = parser.add_subparsers(dest="service", required=True, metavar="{demo,fake," + ",".join(SERVICES) + "}")
     demo = services.add_parser("demo", help="a tour of every service against in-process fakes")
     demo.add_argument("--jupyter", action="store_true", help="run the Jupyter part against a real local Jupyter Server")
+    _add_fake(services)
     for service in SERVICES.values():
         svc = services.add_parser(service.name, help=service.help, description=service.help)
         svc.set_defaults(service_spec=service)
@@ -196,6 +235,8 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error("--batch reads every request (its code included) from stdin: give no --code or --file")
     if op.takes_code and getattr(ns, "allow_stdin", False) and getattr(ns, "file", None) == "-":
         parser.error("--allow-stdin answers input() from stdin, which --file - already reads: give the file by path")
+    if op.runs and not getattr(ns, "message", None):
+        parser.error(f"{ns.service} {ns.group} {op.name} needs --message TEXT")
     if batch and (getattr(ns, "id", None) is not None or getattr(ns, "body", None) is not None):
         parser.error("--batch reads every request from stdin: give no id and no --body")
     if not batch and (getattr(ns, "grace", None) is not None or getattr(ns, "resume", None) is not None):
@@ -207,7 +248,7 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error("--redis-url and --rate-key share a --rate: give --rate too")
     # Undecodable argv bytes arrive as lone surrogates (surrogateescape), which no URL, header or
     # body can carry. The value is not echoed: it may be a credential.
-    flags = {"id": "the session id", "server_url": "--server-url"}
+    flags = {"id": "the session id", "server_url": "--server-url", "message": "--message"}
     flags.update({c.kwarg: c.flag for c in ns.service_spec.credentials})
     for name, flag in flags.items():
         value = getattr(ns, name, None)

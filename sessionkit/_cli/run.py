@@ -9,12 +9,15 @@ import sys
 from contextlib import aclosing
 from typing import Any
 
+import attrs
+
+from .._options import RequestOptions
 from .._reader import ByteStream
 from ..errors import SessionkitError
 from ..result import Err, Ok, Result
 from .batchrun import rate_limiter, run_batch
 from .code import run_code, with_code
-from .output import EXIT_OK, UsageError, dumps, ndjson_line, print_error, print_result
+from .output import EXIT_API, EXIT_CONNECTION, EXIT_OK, UsageError, dumps, ndjson_line, print_error, print_result
 from .request import build_request, read_body
 from .table import Op, Service
 
@@ -51,6 +54,8 @@ async def run_operation(ns: argparse.Namespace) -> int:
     async with core:
         if batch:
             return await run_batch(fn, core, op, ns)
+        if op.runs:
+            return await _run_turn(fn, core, ns)
         if op.waits:
             extra: dict[str, Any] = {"timeout": ns.wait_timeout}
             if getattr(ns, "until", None):
@@ -68,6 +73,27 @@ async def run_operation(ns: argparse.Namespace) -> int:
         if isinstance(result, Ok) and isinstance(result.value, ByteStream):
             return await _write_body(result.value)
         return print_result(result)
+
+
+async def _grant(event: Any) -> bool:
+    return True
+
+
+async def _run_turn(run: Any, core: Any, ns: argparse.Namespace) -> int:
+    """One turn, its permissions all granted (`--grant-all`) or all denied; the turn as JSON. Exit 0
+    when it completed, 1 when the agent failed or it was cancelled, 3 when its deadline passed."""
+    options = None
+    if ns.turn_timeout is not None:
+        options = RequestOptions(timeout=attrs.evolve(core.timeout, total=ns.turn_timeout))
+    request = {"id": ns.id, "message": {"text": ns.message}}
+    result: Result[Any, SessionkitError] = await run(
+        core, request, on_permission=_grant if ns.grant_all else None, options=options
+    )
+    code = print_result(result)
+    if isinstance(result, Ok):
+        ended = getattr(result.value, "ended", "complete")
+        code = EXIT_OK if ended == "complete" else EXIT_CONNECTION if ended == "deadline" else EXIT_API
+    return code
 
 
 async def _run_all(list_all: Any, core: Any, request: Any) -> int:

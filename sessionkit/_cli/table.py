@@ -49,6 +49,7 @@ class Op:
     group: str = "sessions"  # the id's group: a service's other groups get a sub-command of their own
     short: str = ""  # the name within `group` (`kernels execute`), when the group is not "sessions"
     takes_code: bool = False  # the request holds code to run: `--code` / `--file`, outputs printed as text
+    runs: bool = False  # `fn` drives a turn: `(core, {"id", "message"}, *, on_permission, options)`
 
     @classmethod
     def of(cls, entry: Registered) -> Op:
@@ -108,6 +109,9 @@ def ops_of(service: Service) -> tuple[Op, ...]:
             ops.append(
                 Op("wait", summary, entry.waiter, id_key=entry.id_key, body=False, waits=True, takes_until=takes_until)
             )
+        if entry.driver is not None:
+            summary = (inspect.getdoc(entry.driver) or "").split("\n", 1)[0]
+            ops.append(Op("run", summary, entry.driver, id_key=entry.id_key, body=False, runs=True))
     return tuple(ops)
 
 

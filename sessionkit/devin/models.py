@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .._bodies import Upload
 from .._serde import OpenEnum
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "UpdateTagsRequest",
     "TerminateSessionRequest",
     "DetailResponse",
+    "Upload",
+    "UploadAttachmentRequest",
     "NEEDS_INPUT",
     "TERMINAL",
 ]
@@ -211,3 +214,11 @@ class DetailResponse:
     """A `{"detail": "..."}` answer, e.g. "Tags updated successfully"."""
 
     detail: str
+
+
+@attrs.define(kw_only=True)
+class UploadAttachmentRequest:
+    """`POST /v1/attachments`: `file` is an `Upload`, or what `Upload` takes (a path, bytes, or an
+    async iterable of bytes), streamed from its source."""
+
+    file: Upload = attrs.field(converter=Upload.of)

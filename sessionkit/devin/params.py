@@ -8,6 +8,8 @@ from typing import Any
 
 from typing_extensions import Required, TypedDict
 
+from sessionkit._bodies import Upload, UploadSource
+
 from .models import SessionSecret
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "SendMessageRequestParams",
     "UpdateTagsRequestParams",
     "TerminateSessionRequestParams",
+    "UploadAttachmentRequestParams",
 ]
 
 
@@ -79,3 +82,9 @@ class TerminateSessionRequestParams(TypedDict, total=False):
     """The mapping form of `TerminateSessionRequest`."""
 
     session_id: Required[str]
+
+
+class UploadAttachmentRequestParams(TypedDict, total=False):
+    """The mapping form of `UploadAttachmentRequest`."""
+
+    file: Required[Upload | UploadSource]

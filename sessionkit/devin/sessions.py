@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import attrs
 
+from .. import _json  # pyright: ignore[reportPrivateUsage]  # its loads is switched at run time
 from .._operation import Operation
 from .._options import RequestOptions
 from .._paging import DEFAULT_MAX_PAGES, every_page
@@ -32,6 +33,7 @@ from .models import (
     SessionSummary,
     TerminateSessionRequest,
     UpdateTagsRequest,
+    UploadAttachmentRequest,
 )
 
 if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads a
         SendMessageRequestParams,
         TerminateSessionRequestParams,
         UpdateTagsRequestParams,
+        UploadAttachmentRequestParams,
     )
 
     _ListPage: TypeAlias = ListSessionsRequest | ListSessionsRequestParams
@@ -57,6 +60,8 @@ __all__ = [
     "sessions_update_tags",
     "sessions_terminate",
     "sessions_wait",
+    "attachments_upload",
+    "attachment_line",
 ]
 
 
@@ -122,6 +127,35 @@ TERMINATE_SESSION: Operation[TerminateSessionRequest, DetailResponse] = Operatio
     response=DetailResponse,
     body=None,
 )
+
+
+def _attachment_url(body: bytes) -> Any:
+    """The uploaded file's URL from the answer: a JSON string (as documented), a `{"url"}` object,
+    or the URL as plain text (the official example reads the text; which one the server sends is
+    UNCONFIRMED). `ValueError` for anything else."""
+    text = body.decode("utf-8").strip()
+    if text[:1] in ('"', "{"):
+        value: Any = _json.loads(text)
+        return cast("dict[str, Any]", value).get("url") if isinstance(value, dict) else value
+    if not text.startswith(("https://", "http://")):
+        raise ValueError("expected the uploaded file's URL")
+    return text
+
+
+UPLOAD_ATTACHMENT: Operation[UploadAttachmentRequest, str] = Operation(
+    id="devin.attachments.upload",
+    method="POST",  # not retried: a repeat would store a second copy
+    path="/v1/attachments",
+    request=UploadAttachmentRequest,
+    response=str,
+    form=True,
+    parse=_attachment_url,
+)
+
+
+def attachment_line(url: str) -> str:
+    """The line a prompt or message must hold, exactly, for Devin to read the file at `url`."""
+    return f'ATTACHMENT:"{url}"'
 
 
 async def sessions_create(
@@ -227,6 +261,16 @@ async def sessions_terminate(
 ) -> Result[DetailResponse, SessionkitError]:
     """End a session (200 `{detail}`, not 204)."""
     return await core.send(TERMINATE_SESSION, request, options)
+
+
+async def attachments_upload(
+    core: DevinCore,
+    request: UploadAttachmentRequest | UploadAttachmentRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[str, SessionkitError]:
+    """Upload a file (multipart, streamed); its URL, for a prompt's `ATTACHMENT:"<url>"` line."""
+    return await core.send(UPLOAD_ATTACHMENT, request, options)
 
 
 WAIT_UNTIL: frozenset[SessionStatus] = NEEDS_INPUT | TERMINAL

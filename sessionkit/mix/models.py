@@ -15,6 +15,7 @@ import attrs
 
 from .._bodies import Upload
 from .._serde import OpenEnum, wire
+from .events import ResponseType
 
 __all__ = [
     "SessionType",
@@ -53,6 +54,12 @@ __all__ = [
     "DownloadFileRequest",
     "DeleteFileRequest",
     "StreamEventsRequest",
+    "PermissionGranted",
+    "PermissionDenied",
+    "GrantPermissionRequest",
+    "DenyPermissionRequest",
+    "RespondNotificationRequest",
+    "MessageHistoryRequest",
 ]
 
 
@@ -433,3 +440,50 @@ class StreamEventsRequest:
 
     id: str = wire("sessionId")
     last_event_id: str | None = None
+
+
+@attrs.define(kw_only=True)
+class PermissionGranted:
+    """The answer to a grant: `granted` says whether the server recorded it."""
+
+    granted: bool | None = None
+
+
+@attrs.define(kw_only=True)
+class PermissionDenied:
+    """The answer to a deny: `denied` says whether the server recorded it."""
+
+    denied: bool | None = None
+
+
+@attrs.define(kw_only=True)
+class GrantPermissionRequest:
+    """Grant the permission `id` (a `PermissionEvent.id` of the session's event stream)."""
+
+    id: str
+
+
+@attrs.define(kw_only=True)
+class DenyPermissionRequest:
+    """Deny the permission `id` (a `PermissionEvent.id` of the session's event stream)."""
+
+    id: str
+
+
+@attrs.define(kw_only=True)
+class RespondNotificationRequest:
+    """Answer the notification `id` (0.11.1+): `type` is the event's `response_type`; `value` the
+    text typed (`text`) or the choice picked (`choice`), optional for `acknowledge`."""
+
+    id: str
+    type: ResponseType
+    value: str | None = None
+
+
+@attrs.define(kw_only=True)
+class MessageHistoryRequest:
+    """Query of `GET /api/messages/history`: the user messages of every session, `limit` (1 to 1000,
+    server default 50) from `offset`."""
+
+    limit: int | None = None
+    offset: int | None = None

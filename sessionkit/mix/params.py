@@ -10,7 +10,8 @@ from typing_extensions import Required, TypedDict
 
 from sessionkit._bodies import Upload, UploadSource
 
-from .models import BrowserMode, Callback, CallbackType, PromptMode, SessionType, ThinkingLevel
+from .models import BrowserMode, Callback, CallbackType, PromptMode, ResponseType, SessionType, ThinkingLevel
+from .turns import TurnMessage
 
 __all__ = [
     "ListSessionsRequestParams",
@@ -30,6 +31,12 @@ __all__ = [
     "DownloadFileRequestParams",
     "DeleteFileRequestParams",
     "StreamEventsRequestParams",
+    "GrantPermissionRequestParams",
+    "DenyPermissionRequestParams",
+    "RespondNotificationRequestParams",
+    "MessageHistoryRequestParams",
+    "RunTurnRequestParams",
+    "TurnMessageParams",
 ]
 
 
@@ -170,3 +177,46 @@ class StreamEventsRequestParams(TypedDict, total=False):
 
     id: Required[str]
     last_event_id: str | None
+
+
+class GrantPermissionRequestParams(TypedDict, total=False):
+    """The mapping form of `GrantPermissionRequest`."""
+
+    id: Required[str]
+
+
+class DenyPermissionRequestParams(TypedDict, total=False):
+    """The mapping form of `DenyPermissionRequest`."""
+
+    id: Required[str]
+
+
+class RespondNotificationRequestParams(TypedDict, total=False):
+    """The mapping form of `RespondNotificationRequest`."""
+
+    id: Required[str]
+    type: Required[ResponseType | Literal["acknowledge", "text", "choice"]]
+    value: str | None
+
+
+class MessageHistoryRequestParams(TypedDict, total=False):
+    """The mapping form of `MessageHistoryRequest`."""
+
+    limit: int | None
+    offset: int | None
+
+
+class RunTurnRequestParams(TypedDict, total=False):
+    """The mapping form of `RunTurnRequest`."""
+
+    id: Required[str]
+    message: Required[TurnMessage | TurnMessageParams]
+
+
+class TurnMessageParams(TypedDict, total=False):
+    """The mapping form of `TurnMessage`."""
+
+    text: Required[str]
+    plan_mode: bool | None
+    thinking_level: ThinkingLevel | Literal["off", "basic", "medium", "maximum"] | None
+    max_steps: int | None

@@ -15,34 +15,40 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from .._download import DOWNLOAD_MAX_BYTES, download
 from .._operation import Operation
 from .._options import RequestOptions
-from .._pipeline import execute
 from .._reader import ByteStream
-from .._registry import collect, streams
+from .._registry import collect, drives, streams
 from .._rules import at_least, between, fields
 from .._sse import ServerSentEvent, event_stream
-from ..errors import InvalidRequestError, SessionkitError
-from ..result import Err, Ok, Result
+from ..errors import SessionkitError
+from ..result import Result
 from ._core import MixCore
-from .events import StreamEvent, decode_event
+from .events import ResponseType, StreamEvent, decode_event
 from .models import (
     CancelResult,
     CancelSessionRequest,
     CreateSessionRequest,
     DeleteFileRequest,
     DeleteSessionRequest,
+    DenyPermissionRequest,
     DownloadFileRequest,
     ExportSession,
     ExportSessionRequest,
     FileInfo,
     ForkSessionRequest,
     GetSessionRequest,
+    GrantPermissionRequest,
     ListFilesRequest,
     ListMessagesRequest,
     ListSessionsRequest,
     Message,
     MessageAccepted,
+    MessageHistoryRequest,
+    PermissionDenied,
+    PermissionGranted,
+    RespondNotificationRequest,
     RewindSessionRequest,
     SendMessageRequest,
     SessionData,
@@ -50,6 +56,7 @@ from .models import (
     UpdateCallbacksRequest,
     UploadFileRequest,
 )
+from .turns import NotificationCallback, PermissionCallback, RunTurnRequest, Turn
 
 if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
     from .params import (
@@ -57,14 +64,19 @@ if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads a
         CreateSessionRequestParams,
         DeleteFileRequestParams,
         DeleteSessionRequestParams,
+        DenyPermissionRequestParams,
         DownloadFileRequestParams,
         ExportSessionRequestParams,
         ForkSessionRequestParams,
         GetSessionRequestParams,
+        GrantPermissionRequestParams,
         ListFilesRequestParams,
         ListMessagesRequestParams,
         ListSessionsRequestParams,
+        MessageHistoryRequestParams,
+        RespondNotificationRequestParams,
         RewindSessionRequestParams,
+        RunTurnRequestParams,
         SendMessageRequestParams,
         StreamEventsRequestParams,
         UpdateCallbacksRequestParams,
@@ -91,10 +103,12 @@ __all__ = [
     "sessions_files_download",
     "sessions_files_delete",
     "sessions_stream",
+    "sessions_run",
+    "permissions_grant",
+    "permissions_deny",
+    "notifications_respond",
+    "messages_history",
 ]
-
-DOWNLOAD_MAX_BYTES = 1 << 30
-"""The default cap of `sessions_files_download`: 1 GiB, streamed (never held in memory)."""
 
 _ENVELOPE_KEYS = frozenset({"data", "error", "message"})
 
@@ -128,6 +142,8 @@ _unwrap_message_list = _envelope(Message, empty=[])
 _unwrap_file_list = _envelope(FileInfo, empty=[])
 _unwrap_cancel = _envelope(CancelResult)
 _unwrap_accepted = _envelope(MessageAccepted)
+_unwrap_granted = _envelope(PermissionGranted)
+_unwrap_denied = _envelope(PermissionDenied)
 
 
 def _accepted(body: Any) -> Any:
@@ -165,6 +181,12 @@ def _create_rules(request: CreateSessionRequest) -> tuple[str, str] | None:
         return "$.cdp_url", "is required when browser_mode is remote-cdp-websocket"
     if request.model_id is not None and not request.provider:
         return "$.provider", "is required when model_id is set"
+    return None
+
+
+def _respond_rules(request: RespondNotificationRequest) -> tuple[str, str] | None:
+    if request.type in (ResponseType.TEXT, ResponseType.CHOICE) and request.value is None:
+        return "$.value", f"is required when type is {request.type.value!r} (the text typed, or the choice picked)"
     return None
 
 
@@ -326,6 +348,47 @@ STREAM_EVENTS: Operation[StreamEventsRequest, ByteStream] = Operation(
     accept="text/event-stream",
 )
 
+GRANT_PERMISSION: Operation[GrantPermissionRequest, PermissionGranted] = Operation(
+    id="mix.permissions.grant",
+    method="POST",
+    path="/api/permissions/{id}/grant",
+    request=GrantPermissionRequest,
+    response=PermissionGranted,
+    body=None,
+    retry_safe=True,  # the same answer to the same question: a repeat finds it answered (404)
+    decode=_unwrap_granted,
+)
+DENY_PERMISSION: Operation[DenyPermissionRequest, PermissionDenied] = Operation(
+    id="mix.permissions.deny",
+    method="POST",
+    path="/api/permissions/{id}/deny",
+    request=DenyPermissionRequest,
+    response=PermissionDenied,
+    body=None,
+    retry_safe=True,  # the same answer to the same question: a repeat finds it answered (404)
+    decode=_unwrap_denied,
+)
+RESPOND_NOTIFICATION: Operation[RespondNotificationRequest, None] = Operation(
+    id="mix.notifications.respond",
+    method="POST",
+    path="/api/notifications/{id}/respond",
+    request=RespondNotificationRequest,
+    success=(204,),
+    retry_safe=True,  # the same answer to the same notification: a repeat finds it answered (404)
+    validate=_respond_rules,
+)
+MESSAGE_HISTORY: Operation[MessageHistoryRequest, list[Message]] = Operation(
+    id="mix.messages.history",
+    method="GET",
+    path="/api/messages/history",
+    request=MessageHistoryRequest,
+    response=list[Message],
+    body=None,
+    query=("limit", "offset"),
+    validate=fields(limit=between(1, 1000), offset=at_least(0)),
+    decode=_unwrap_message_list,
+)
+
 
 async def sessions_list(
     core: MixCore,
@@ -470,14 +533,7 @@ async def sessions_files_download(
     `max_bytes` (default 1 GiB; None for no cap) bounds the body, not the core's
     `max_response_bytes`: the body is never held in memory.
     """
-    if to is not None and not isinstance(to, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance]
-        reason = f"must be a path (str or os.PathLike), got {type(to).__name__}"
-        return Err(InvalidRequestError(reason, field_path="to", operation_id=DOWNLOAD_FILE.id))
-    opened = await execute(core.config, core, DOWNLOAD_FILE, request, options, max_bytes=max_bytes)
-    if to is None or isinstance(opened, Err):
-        return opened
-    saved = await opened.value.save(to)
-    return saved if isinstance(saved, Err) else Ok(opened.value, meta=opened.meta)
+    return await download(core, DOWNLOAD_FILE, request, options, to=to, max_bytes=max_bytes)
 
 
 async def sessions_files_delete(
@@ -505,6 +561,70 @@ async def sessions_stream(
     async with aclosing(event_stream(core, STREAM_EVENTS, request, options, decode=_decode_event)) as events:
         async for item in events:
             yield item
+
+
+async def permissions_grant(
+    core: MixCore,
+    request: GrantPermissionRequest | GrantPermissionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[PermissionGranted, SessionkitError]:
+    """Grant a tool the permission a `PermissionEvent` asked for (`{"id": event.id}`)."""
+    return await core.send(GRANT_PERMISSION, request, options)
+
+
+async def permissions_deny(
+    core: MixCore,
+    request: DenyPermissionRequest | DenyPermissionRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[PermissionDenied, SessionkitError]:
+    """Deny a tool the permission a `PermissionEvent` asked for (`{"id": event.id}`)."""
+    return await core.send(DENY_PERMISSION, request, options)
+
+
+async def notifications_respond(
+    core: MixCore,
+    request: RespondNotificationRequest | RespondNotificationRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[None, SessionkitError]:
+    """Answer a `NotificationEvent` (204; `{"id", "type", "value"}`; 0.11.1+; 404 once answered)."""
+    return await core.send(RESPOND_NOTIFICATION, request, options)
+
+
+async def messages_history(
+    core: MixCore,
+    request: MessageHistoryRequest | MessageHistoryRequestParams | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[list[Message], SessionkitError]:
+    """User messages across every session, newest first (`limit` 1-1000, `offset`)."""
+    return await core.send(MESSAGE_HISTORY, request, options)
+
+
+@drives(SEND_MESSAGE, RunTurnRequest)
+async def sessions_run(
+    core: MixCore,
+    request: RunTurnRequest | RunTurnRequestParams,
+    *,
+    on_permission: PermissionCallback | None = None,
+    on_notification: NotificationCallback | None = None,
+    options: RequestOptions | None = None,
+) -> Result[Turn, SessionkitError]:
+    """Send one message and follow its turn to the end, answering the agent's questions.
+
+    Opens the session's event stream, sends `message`, and answers each permission with
+    `await on_permission(event)` (True grants, False denies) and each notification with
+    `await on_notification(event)` (the text or choice, or None to acknowledge); without a callback
+    a permission is denied and a notification acknowledged. Returns `Ok(Turn)` once the turn ends
+    (`complete`, `error` or `cancelled`), or when the total deadline passes (`deadline`: the turn was
+    cancelled on the server). A callback that raises denies (or acknowledges) its question, and the
+    turn ends in `Err(InvalidRequestError)`, cancelled on the server. See docs/services/mix.md.
+    """
+    from ._turn import run_turn  # the turn needs this module's operations: imported once it is loaded
+
+    return await run_turn(core, request, on_permission, on_notification, options)
 
 
 def _decode_event(event: ServerSentEvent) -> Result[StreamEvent, SessionkitError]:

@@ -18,7 +18,7 @@ service's auth, status codes, error bodies and quirks, a request log and scripte
 | --- | --- | --- |
 | `FakeJupyter(token)` | Jupyter Server 2.21 `/api/sessions`, `/api/kernels` and the kernels' channels (code outputs registered with `kernel_outputs`) | `?token=` or `Authorization: token|Bearer` |
 | `FakeOrq(api_key)` | Orq `/v2/sessions` (threads) | `Authorization: Bearer` |
-| `FakeMix(version="0.10.1")` | Mix server 0.10.1 or 0.11.4: REST, files, event stream | none |
+| `FakeMix(version="0.10.1")` | Mix server 0.10.1 or 0.11.4: REST, files, event stream, an agent that asks (`script_turn`) | none |
 | `FakeDevin(api_key)` | Devin `/v1/sessions` | `Authorization: Bearer` |
 | `FakeDevinV3(api_key, org_id)` | Devin `/v3/organizations/{org_id}/sessions`, states that move over time | `Authorization: Bearer cog_...` |
 | `FakeLog10(token)` | Log10 `/api/v1/sessions` | `X-Log10-Token` |
@@ -37,11 +37,19 @@ from .devin import FakeDevin
 from .devin_v3 import FakeDevinV3
 from .jupyter import CodeOutputs, FakeJupyter, KernelMessage
 from .log10 import FakeLog10
-from .mix import FakeMix
+from .mix import AskNotification, AskPermission, AwaitReconnect, DropStream, FailTurn, FakeMix, Pause, RunTool, Say
 from .orq import FakeOrq
 
 __all__ = [
+    "AskNotification",
+    "AskPermission",
+    "AwaitReconnect",
     "CodeOutputs",
+    "DropStream",
+    "FailTurn",
+    "Pause",
+    "RunTool",
+    "Say",
     "FakeClock",
     "FakeDevin",
     "FakeDevinV3",

@@ -23,6 +23,7 @@ import asyncio
 import email.utils
 import json
 import math
+import os
 import socket
 import struct
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from http import HTTPStatus
 from itertools import islice
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -49,8 +51,10 @@ __all__ = [
     "FakeServer",
     "RecordedRequest",
     "SessionStore",
+    "UploadRefused",
     "json_response",
     "read_json",
+    "receive_upload",
 ]
 
 FaultKind = Literal["status", "delay", "reset", "malformed_json", "truncated"]
@@ -211,6 +215,49 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         return MISSING
     return json.loads(raw.decode("utf-8"))
+
+
+class UploadRefused(Exception):
+    """A multipart upload a fake refuses: `status` (400 or 413) and the server's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def receive_upload(
+    request: web.Request, folder: Path, *, limit: int | None, field: str = "file"
+) -> tuple[str, Path, int]:
+    """Stream the file part `field` of a multipart request into `folder` (under its base name), in
+    64 KiB chunks, never whole in memory: `(name, path, size)`. A file is written beside the
+    target and renamed when complete. Raises `UploadRefused`: 400 for a body that is not multipart,
+    no such part or a bad filename; 413 past `limit` bytes (with the limit in MB in its message)."""
+    if not request.content_type.startswith("multipart/"):
+        raise UploadRefused(400, "Failed to parse multipart form")
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            raise UploadRefused(400, "No file provided")
+        if getattr(part, "name", None) == field and getattr(part, "filename", None):
+            break
+    name = os.path.basename(str(getattr(part, "filename", "")))
+    if name in ("", ".", ".."):
+        raise UploadRefused(400, "Invalid filename")
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a local folder, made in microseconds
+    target, partial = folder / name, folder / f".{name}.upload"
+    size = 0
+    with partial.open("wb") as out:
+        while chunk := await part.read_chunk(1 << 16):  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+            size += len(chunk)  # pyright: ignore[reportUnknownArgumentType]
+            if limit is not None and size > limit:
+                break
+            out.write(chunk)  # pyright: ignore[reportUnknownArgumentType]
+    if limit is not None and size > limit:
+        partial.unlink()
+        raise UploadRefused(413, f"File too large (max {limit // (1024 * 1024)}MB)")
+    partial.replace(target)
+    return name, target, size
 
 
 def as_object(value: Any) -> dict[str, Any] | None:

@@ -13,6 +13,10 @@ added (which states make Devin answer a `detail` is UNCONFIRMED). `PUT .../tags`
 (`{"detail": "Tags updated successfully"}`); `DELETE` ends the session as `finished`
 (`{"detail": "Session terminated successfully"}`; the state a terminated session shows is UNCONFIRMED).
 
+`POST /v1/attachments` (multipart `file`, streamed to disk) answers the file's URL as a JSON string
+(`attachment_answer="text"`: as plain text, the other form the docs leave open). A prompt or message
+line `ATTACHMENT:"<url>"` naming an uploaded file attaches it: `attachments_of(session_id)`.
+
     from sessionkit.testing import FakeDevin
 
     async with FakeDevin(api_key="k") as fake:
@@ -26,11 +30,13 @@ import hmac
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from aiohttp import web
 
-from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
+from ._attachments import AttachmentStore, Stored
+from ._server import MISSING, FakeServer, SessionStore, UploadRefused, as_object, json_response, read_json
 
 __all__ = ["FakeDevin"]
 
@@ -111,18 +117,35 @@ class FakeDevin(FakeServer):
         api_key: str = "fake-devin-key",
         *,
         app_url: str = "https://app.devin.ai",
+        attachment_answer: Literal["json", "text"] = "json",
+        max_upload_bytes: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.api_key = api_key
         self.app_url = app_url.rstrip("/")
+        self.attachment_answer = attachment_answer
+        self.max_upload_bytes = max_upload_bytes
+        self.attachments = AttachmentStore()
+        """Every uploaded file (`attachments.files`, by attachment id), on disk."""
         super().__init__(host=host, port=port)
+
+    def attachments_of(self, session_id: str) -> list[Stored]:
+        """The uploaded files a session's prompt and messages attached (`ATTACHMENT:"<url>"` lines)."""
+        doc = self.sessions.get(session_id)
+        if doc is None:
+            raise KeyError(session_id)
+        found = [self.attachments.of_url(url) for m in doc["messages"] for url in self.attachments.lines(m["message"])]
+        return [stored for stored in found if stored is not None]
 
     # -- state ---------------------------------------------------------------------------------------
 
     def _clear_state(self) -> None:
         self.sessions = SessionStore("session_id")
         """Session documents: the GET fields, plus `prompt` and `url`."""
+        store: AttachmentStore | None = getattr(self, "attachments", None)
+        if store is not None:
+            store.clear()
 
     def _new(
         self,
@@ -192,6 +215,10 @@ class FakeDevin(FakeServer):
         router.add_delete("/v1/sessions/{session_id}", self._terminate)
         router.add_post("/v1/sessions/{session_id}/message", self._message)
         router.add_put("/v1/sessions/{session_id}/tags", self._tags)
+        router.add_post("/v1/attachments", self._upload)
+
+    def _streams_body(self, request: web.Request) -> bool:
+        return request.method == "POST" and request.path == "/v1/attachments"
 
     def _error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
@@ -315,3 +342,15 @@ class FakeDevin(FakeServer):
         if doc["status_enum"] not in ("finished", "expired"):
             self.sessions.put({**doc, "status_enum": "finished", "status": "finished", "updated_at": _now()})
         return json_response({"detail": "Session terminated successfully"})
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            stored = await self.attachments.receive(request, self.max_upload_bytes)
+        except UploadRefused as exc:
+            if exc.status == 413:
+                return json_response({"detail": exc.message}, 413)
+            return json_response({"detail": [{"type": "missing", "loc": ["body", "file"], "msg": exc.message}]}, 422)
+        url = f"{self.url}/v1/attachments/{stored.attachment_id}/{quote(stored.name, safe='')}"
+        if self.attachment_answer == "text":
+            return web.Response(text=url, content_type="text/plain")
+        return json_response(url)

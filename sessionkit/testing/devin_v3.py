@@ -19,6 +19,14 @@ Devin message. A message to the session starts the walk again (a suspended sessi
         ...  # DevinCore("cog_test", "org-1", server_url=fake.url, clock=clock)
         fake.set_status(devin_id, "suspended", "inactivity")
 
+Attachments: `POST .../attachments` (multipart `file`, streamed to disk) answers `{attachment_id,
+name, url}`; `GET .../attachments/{uuid}/{name}` is a 307 to a presigned URL on `storage_url` (another
+port, so another origin) valid 60 seconds, which refuses an `Authorization` header as a storage
+service does. `attachment_urls` of a create or a message are the session's attachments (`source`
+user); `add_devin_attachment` adds one Devin made. Insights: `GET .../sessions/{id}/insights` (the
+session, its message counts, a size, and `analysis` once generated), `POST .../insights/generate`
+(`started`, then `already_exists`), and `GET .../sessions/insights` (a page, with the list's filters).
+
 Behaviour the docs leave open is chosen here, and UNCONFIRMED: responses carry the bare hex
 `session_id` (paths need `devin-<hex>`), a 404 for an unknown session, a 409 for a message to an
 ended or archived session, tags filters match sessions with all of them, and times are seconds.
@@ -30,15 +38,18 @@ import base64
 import binascii
 import hmac
 import json
+import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ._server import FakeServer, SessionStore, as_object, json_response, read_json
+from ._attachments import AttachmentStore
+from ._server import FakeServer, SessionStore, UploadRefused, as_object, json_response, read_json
 
 __all__ = ["FakeDevinV3"]
 
@@ -69,6 +80,8 @@ _PUBLIC = (
 _GET_ONLY = ("status_detail", "structured_output", "category", "subcategory")
 _MODES = (None, "normal", "fast", "lite", "ultra", "fusion")
 MAX_TAGS = 50
+_V3 = TypeVar("_V3", bound="FakeDevinV3")
+_SIZES = ((4, "xs"), (10, "s"), (30, "m"), (100, "l"))  # messages below which a session has this size
 
 
 def _problem(status: int, detail: str | None = None, *, instance: str = "", **extra: Any) -> web.Response:
@@ -121,6 +134,7 @@ class FakeDevinV3(FakeServer):
         clock: Clock | None = None,
         platforms: Sequence[str] = ("default",),
         app_url: str = "https://app.devin.ai",
+        max_upload_bytes: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -137,13 +151,56 @@ class FakeDevinV3(FakeServer):
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.platforms = tuple(platforms)
         self.app_url = app_url.rstrip("/")
+        self.max_upload_bytes = max_upload_bytes
+        self.storage_port = 0
+        self.attachments = AttachmentStore()
+        """Every uploaded file (`attachments.files`, by attachment id), on disk."""
         super().__init__(host=host, port=port)
+
+    async def start(self: _V3) -> _V3:
+        """Serve the API, and the presigned storage URLs on a second port (another origin)."""
+        fresh = self._runner is None
+        await super().start()
+        if fresh and self._runner is not None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((self.host, self.storage_port))
+                await web.SockSite(self._runner, sock).start()
+            except BaseException:
+                sock.close()
+                await self.stop()
+                raise
+            self.storage_port = sock.getsockname()[1]
+        return self
+
+    @property
+    def storage_url(self) -> str:
+        """Where the presigned download URLs point (another port of this fake)."""
+        return f"http://{self.host}:{self.storage_port}"
+
+    def add_devin_attachment(self, devin_id: str, name: str, data: bytes) -> dict[str, Any]:
+        """A file Devin made in the session (`source` devin); its row as the session lists it."""
+        doc = self._doc(devin_id)
+        stored = self.attachments.add(name, data)
+        row = self._attachment_row(stored.attachment_id, stored.name, "devin")
+        self.sessions.put({**doc, "_attachments": [*doc["_attachments"], row]})
+        return row
+
+    def generate_insights(self, devin_id: str) -> None:
+        """Give a session the analysis `sessions_insights_generate` would."""
+        doc = self._doc(devin_id)
+        self.sessions.put({**doc, "_analysis": self._analysis(doc)})
 
     # -- state ---------------------------------------------------------------------------------------
 
     def _clear_state(self) -> None:
         self.sessions = SessionStore("_id")
-        """Session documents by `devin-<hex>` id: the API's fields, plus `_messages` and walk state."""
+        """Session documents by `devin-<hex>` id: the API's fields, plus `_messages`, `_attachments`,
+        `_analysis` and walk state."""
+        store: AttachmentStore | None = getattr(self, "attachments", None)
+        if store is not None:
+            store.clear()
 
     def _now(self) -> int:
         return int(self.clock.wall())
@@ -173,6 +230,8 @@ class FakeDevinV3(FakeServer):
             "category": None,
             "subcategory": None,
             "_messages": [{"event_id": uuid.uuid4().hex, "source": "user", "message": prompt, "created_at": now}],
+            "_attachments": [],
+            "_analysis": None,
         }
         self._restart(doc)
         doc.update({k: v for k, v in (fields or {}).items() if k in _PUBLIC and v is not None})
@@ -246,7 +305,13 @@ class FakeDevinV3(FakeServer):
             one = base + "/{devin_id}"
             router.add_post(base, self._create)
             router.add_get(base, self._list)
+            router.add_get(base + "/insights", self._insights_list)  # before `one`, which would take it
             router.add_get(one, self._get)
+            router.add_get(one + "/attachments", self._session_attachments)
+            router.add_get(one + "/insights", self._insights)
+            router.add_post(one + "/insights/generate", self._generate)
+            router.add_post(scope + "/attachments", self._upload)
+            router.add_get(scope + "/attachments/{uuid}/{name}", self._download)
             router.add_delete(one, self._terminate)
             router.add_post(one + "/messages", self._message)
             router.add_get(one + "/messages", self._messages)
@@ -254,6 +319,7 @@ class FakeDevinV3(FakeServer):
             router.add_post(one + "/tags", self._tags_add)
             router.add_put(one + "/tags", self._tags_replace)
             router.add_post(one + "/archive", self._archive)
+        router.add_get("/_storage/{uuid}/{name}", self._storage)
 
     def _error_body(self, status: int, message: str) -> Any:
         return {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message}
@@ -263,7 +329,12 @@ class FakeDevinV3(FakeServer):
         response.headers.update(headers or {})
         return response
 
+    def _streams_body(self, request: web.Request) -> bool:
+        return request.method == "POST" and request.path.endswith("/attachments")
+
     def _authorize(self, request: web.Request) -> web.StreamResponse | None:
+        if request.path.startswith("/_storage/"):
+            return None  # a presigned URL: its signature is the credential
         header = request.headers.get("Authorization")
         if not header:
             return _problem(401, "Missing API key: send Authorization: Bearer cog_...", instance=request.path)
@@ -318,16 +389,26 @@ class FakeDevinV3(FakeServer):
         )
         if isinstance(body, web.Response):
             return body
+        urls = self._attachment_urls(request, body)
+        if isinstance(urls, web.Response):
+            return urls
         platform = body.get("platform")
         if platform not in (None, "inherit", *self.platforms):
             detail = f"Unknown platform {platform!r}; this organization has {list(self.platforms)}"
             return _problem(400, detail, instance=request.path)
         doc = self._new(body["prompt"], {"title": body.get("title"), "tags": body.get("tags"),
                                          "playbook_id": body.get("playbook_id")})  # fmt: skip
+        doc["_attachments"] = urls
         self.sessions.put(doc)
         return json_response(self._out(doc))
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
+        return self._select(request, lambda doc: self._out(doc, full=True))
+
+    async def _insights_list(self, request: web.Request) -> web.StreamResponse:
+        return self._select(request, self._insight)
+
+    def _select(self, request: web.Request, present: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
         """Newest first; `first` (1-200) after the cursor `after`; filters on ids, tags, archive and times."""
         query = request.query
         numbers: dict[str, int | None] = {}
@@ -358,7 +439,7 @@ class FakeDevinV3(FakeServer):
             )
 
         docs = [self._walk(d, read=False) for d in reversed(list(self.sessions)) if keep(d)]
-        return self._page(request, [self._out(d, full=True) for d in docs], first)
+        return self._page(request, [present(d) for d in docs], first)
 
     def _page(self, request: web.Request, items: list[dict[str, Any]], first: int) -> web.Response:
         start = _offset(request.query.get("after"))
@@ -391,8 +472,11 @@ class FakeDevinV3(FakeServer):
         if doc["is_archived"] or doc["status"] in ("exit", "error"):
             why = "archived" if doc["is_archived"] else "ended"
             return _problem(409, f"Session is {why}; it cannot take messages", instance=request.path)
+        urls = self._attachment_urls(request, body)
+        if isinstance(urls, web.Response):
+            return urls
         note = {"event_id": uuid.uuid4().hex, "source": "user", "message": body["message"], "created_at": self._now()}
-        doc = {**doc, "_messages": [*doc["_messages"], note]}
+        doc = {**doc, "_messages": [*doc["_messages"], note], "_attachments": [*doc["_attachments"], *urls]}
         self._restart(doc)  # Devin works on it again (a suspended session resumes)
         self.sessions.put(doc)
         return json_response(self._out(doc))
@@ -468,3 +552,109 @@ class FakeDevinV3(FakeServer):
         doc["is_archived"] = doc["is_archived"] or archive == "true"
         self.sessions.put(doc)
         return json_response(self._out(doc))
+
+    # -- attachments -------------------------------------------------------------------------------
+
+    def _attachment_url(self, attachment_id: str, name: str) -> str:
+        return f"{self.url}/v3/organizations/{quote(self.org_id, safe='')}/attachments/{attachment_id}/{quote(name, safe='')}"
+
+    def _attachment_row(self, attachment_id: str, name: str, source: str, url: str | None = None) -> dict[str, Any]:
+        stored = self.attachments.find(attachment_id, name)
+        content_type = "application/octet-stream" if stored is not None else None
+        if url is None:
+            url = self._attachment_url(attachment_id, name)
+        return {
+            "attachment_id": attachment_id,
+            "name": name,
+            "source": source,
+            "url": url,
+            "content_type": content_type,
+        }
+
+    def _attachment_urls(self, request: web.Request, body: dict[str, Any]) -> list[dict[str, Any]] | web.Response:
+        """The rows of a body's `attachment_urls` (1 to 2083 characters each), or the 422."""
+        urls = body.get("attachment_urls")
+        if urls is None:
+            return []
+        if not _is_str_list(urls) or not all(1 <= len(u) <= 2083 for u in urls):
+            error = _field_error(
+                "body", "attachment_urls", "Input should be a list of 1 to 2083 character URLs", "list_type"
+            )
+            return _invalid(request, error)
+        rows: list[dict[str, Any]] = []
+        for url in urls:
+            stored = self.attachments.of_url(url)
+            if stored is not None:
+                rows.append(self._attachment_row(stored.attachment_id, stored.name, "user", url))
+            else:  # a URL this fake did not issue: listed as given (what Devin does with one is UNCONFIRMED)
+                name = url.rstrip("/").rsplit("/", 1)[-1] or "attachment"
+                rows.append(self._attachment_row(str(uuid.uuid5(uuid.NAMESPACE_URL, url)), name, "user", url))
+        return rows
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            stored = await self.attachments.receive(request, self.max_upload_bytes)
+        except UploadRefused as exc:
+            if exc.status == 413:
+                return _problem(413, exc.message, instance=request.path)
+            return _invalid(request, _field_error("body", "file", exc.message, "missing"))
+        url = self._attachment_url(stored.attachment_id, stored.name)
+        return json_response({"attachment_id": stored.attachment_id, "name": stored.name, "url": url})
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        stored = self.attachments.find(request.match_info["uuid"], request.match_info["name"])
+        if stored is None:
+            return _problem(404, "Attachment not found", instance=request.path)
+        location = self.attachments.presigned(stored, self.storage_url, self.clock.wall())
+        return web.Response(status=307, headers={"Location": location})
+
+    async def _storage(self, request: web.Request) -> web.StreamResponse:
+        return self.attachments.serve(request, self.clock.wall())
+
+    async def _session_attachments(self, request: web.Request) -> web.StreamResponse:
+        doc = self._find(request)
+        if isinstance(doc, web.Response):
+            return doc
+        return json_response(doc["_attachments"])
+
+    # -- insights ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _analysis(doc: dict[str, Any]) -> dict[str, Any]:
+        prompt = doc["_messages"][0]["message"] if doc["_messages"] else ""
+        return {
+            "action_items": [],
+            "classification": {"category": "other", "confidence": 0.5, "programming_languages": [],
+                               "tools_and_frameworks": []},
+            "issues": [],
+            "note_usage": {"bad_usages": [], "good_usages": []},
+            "suggested_prompt": {"original_prompt": prompt, "suggested_prompt": prompt, "feedback_items": []},
+            "timeline": [],
+        }  # fmt: skip
+
+    def _insight(self, doc: dict[str, Any]) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = doc["_messages"]
+        count = len(messages)
+        size = next((name for below, name in _SIZES if count < below), "xl")
+        return {
+            **self._out(doc, full=True),
+            "num_devin_messages": sum(m["source"] == "devin" for m in messages),
+            "num_user_messages": sum(m["source"] == "user" for m in messages),
+            "session_size": size,
+            "analysis": doc["_analysis"],
+        }
+
+    async def _insights(self, request: web.Request) -> web.StreamResponse:
+        doc = self._find(request)
+        if isinstance(doc, web.Response):
+            return doc
+        return json_response(self._insight(self._walk(doc, read=False)))
+
+    async def _generate(self, request: web.Request) -> web.StreamResponse:
+        doc = self._find(request)
+        if isinstance(doc, web.Response):
+            return doc
+        status = "already_exists" if doc["_analysis"] is not None else "started"
+        if doc["_analysis"] is None:  # generated at once here; the server does it in the background
+            self.sessions.put({**doc, "_analysis": self._analysis(doc)})
+        return json_response({"session_id": doc["session_id"], "status": status})

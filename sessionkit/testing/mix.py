@@ -8,6 +8,14 @@ create 201, get, delete 204), cancel, messages (list; send answers 202 and plays
 the event stream), rewind, export, callbacks, files (list, upload 201 streamed to disk, download
 streamed from disk, delete 204) and `GET /stream`.
 
+The agent asks questions when a test says so: `fake.script_turn(session_id, *steps)` plays the
+session's next turn from steps such as `AskPermission()`, `AskNotification()`, `Say(text)`,
+`DropStream()` (see `sessionkit.testing._mix_agent`). Permissions are answered with `POST
+/api/permissions/{id}/grant|deny` (200 `{granted}` / `{denied}`; an unknown or answered one is a
+404), notifications (0.11.4) with `POST /api/notifications/{id}/respond` (204; 404 once answered),
+and every accepted answer is in `fake.answers`. `GET /api/messages/history` lists the user
+messages of every session, newest first.
+
 The versions differ as the servers do: 0.10.1 has fork (201, optional body `{messageIndex (0-based),
 title}`) and refuses `browserMode`, `modelId`, `max_steps`... as unknown fields; 0.11.4 has no fork,
 requires `browserMode` on create (400 otherwise), takes `cdpUrl`, `modelId`, `provider` and
@@ -38,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -52,9 +59,41 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
+from ._mix_agent import (
+    AskNotification,
+    AskPermission,
+    AwaitReconnect,
+    DropStream,
+    FailTurn,
+    Pause,
+    RunTool,
+    Say,
+    Step,
+    TurnPlayer,
+    answer_body,
+)
+from ._server import (
+    MISSING,
+    FakeServer,
+    SessionStore,
+    UploadRefused,
+    as_object,
+    json_response,
+    read_json,
+    receive_upload,
+)
 
-__all__ = ["FakeMix"]
+__all__ = [
+    "AskNotification",
+    "AskPermission",
+    "AwaitReconnect",
+    "DropStream",
+    "FailTurn",
+    "FakeMix",
+    "Pause",
+    "RunTool",
+    "Say",
+]
 
 MixVersion = Literal["0.10.1", "0.11.4"]
 
@@ -85,8 +124,8 @@ _BROWSER_MODES = ("electron-embedded-browser", "local-browser-service", "remote-
 _THINKING = ("off", "basic", "medium", "maximum")
 _THUMB = re.compile(r"\d+|w\d+|h\d+")
 _INTERNAL = ("parentToolCallId", "_messages")
-_CHUNK = 1 << 16
 _DROP = object()  # queued to a stream: cut the connection there
+_END = object()  # queued to a stream: end it cleanly there
 
 
 class _MixError(Exception):
@@ -154,6 +193,30 @@ class FakeMix(FakeServer):
         self._storage: Path | None = None
         super().__init__(host=host, port=port)
 
+    async def stop(self) -> None:
+        """Stop serving; a turn still running stops too (its questions are gone)."""
+        turns = list(self._turns.values())
+        for task in turns:
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        await super().stop()
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        """Every answer the agent took, in order: `{"kind": "permission"|"notification", "id",
+        "session_id", "answer": "grant"|"deny"|"acknowledge"|"text"|"choice", "value"?}`."""
+        return self._agent.answers
+
+    def script_turn(self, session_id: str, *steps: Step) -> None:
+        """Play `steps` as the next turn of `session_id` (see `sessionkit.testing._mix_agent`)."""
+        if session_id not in self.sessions:
+            raise KeyError(session_id)
+        self._agent.script(session_id, steps)
+
+    def pending_questions(self, session_id: str | None = None) -> list[str]:
+        """The ids of the questions waiting for an answer (of `session_id`, or of every session)."""
+        return [q for q, a in self._agent.asked.items() if session_id is None or a.session_id == session_id]
+
     @property
     def v011(self) -> bool:
         return self.version == "0.11.4"
@@ -166,6 +229,7 @@ class FakeMix(FakeServer):
         for task in getattr(self, "_turns", {}).values():
             task.cancel()
         self._turns = {}
+        self._agent = TurnPlayer(self)
         if getattr(self, "_storage", None) is not None:
             self._cleanup_storage()
         # Files live on disk, as on the server: an upload or download never sits in memory.
@@ -235,6 +299,23 @@ class FakeMix(FakeServer):
         self.sessions.put(self._recount(doc))
         return message["id"]
 
+    def update_message(self, session_id: str, message_id: str, changes: dict[str, Any]) -> None:
+        """Change a stored message (its `content`, `toolCalls`, `finishReason`); nothing if it is gone."""
+        doc = self.sessions.get(session_id)
+        if doc is None:
+            return
+        messages = [{**m, **changes} if m["id"] == message_id else m for m in doc["_messages"]]
+        self.sessions.put({**doc, "_messages": messages})
+
+    def count_tool_call(self, session_id: str) -> None:
+        doc = self.sessions.get(session_id)
+        if doc is not None:
+            self.sessions.put({**doc, "toolCallCount": doc["toolCallCount"] + 1})
+
+    def forget_turn(self, session_id: str) -> None:
+        """The session's turn is over (it may take the next message)."""
+        self._turns.pop(session_id, None)
+
     def messages(self, session_id: str) -> list[dict[str, Any]]:
         """The session's messages as the API lists them (`BackendMessage`)."""
         doc = self.sessions.get(session_id)
@@ -267,6 +348,8 @@ class FakeMix(FakeServer):
             out["userInput"] = content
         else:
             out["assistantResponse"] = content
+        if message.get("toolCalls"):
+            out["toolCalls"] = message["toolCalls"]
         return out
 
     # -- the event stream ----------------------------------------------------------------------------
@@ -289,9 +372,23 @@ class FakeMix(FakeServer):
             stream.queue.put_nowait(_DROP)
         return len(targets)
 
+    def end_streams(self, session_id: str | None = None) -> int:
+        """End every open stream of `session_id` (None: all) cleanly after what is queued, as a server
+        that closes the response would. How many were ended."""
+        targets = [s for s in self._streams if session_id is None or s.session_id == session_id]
+        for stream in targets:
+            stream.queue.put_nowait(_END)
+        return len(targets)
+
     def open_streams(self, session_id: str | None = None) -> int:
         """How many streams (of `session_id`, or all) are open now."""
         return sum(session_id is None or s.session_id == session_id for s in self._streams)
+
+    async def wait_for_open_stream(self, session_id: str | None = None) -> None:
+        """Return once at least one stream of `session_id` (None: any) is open."""
+        while self.open_streams(session_id) == 0:
+            self._stream_change.clear()
+            await self._stream_change.wait()
 
     async def wait_for_streams(self, session_id: str | None = None, count: int = 1) -> None:
         """Return once exactly `count` streams of `session_id` (None: any) are open (0: all closed)."""
@@ -315,6 +412,7 @@ class FakeMix(FakeServer):
         session_id = request.query.get("sessionId", "")
         if not session_id:
             return web.Response(status=400)
+        await self._agent.held(session_id)  # a scripted `DropStream` holds reconnections back
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
         )
@@ -338,57 +436,18 @@ class FakeMix(FakeServer):
                     if request.transport is not None:
                         request.transport.abort()
                     return response
+                if item is _END:
+                    await response.write_eof()
+                    return response
                 event, data = item
-                await response.write(self._frame(stream.next_id, event, data))
+                try:
+                    await response.write(self._frame(stream.next_id, event, data))
+                except ConnectionResetError:  # the client left while an event was on its way
+                    return response
                 stream.next_id += 1
         finally:
             self._streams.discard(stream)
             self._stream_opened_or_closed()
-
-    async def _play_turn(self, session_id: str, text: str) -> None:
-        """What the agent streams for one message: the user message, reasoning, one tool call, the
-        answer in pieces, and `complete`. The messages are stored as the turn goes."""
-        pause = self.turn_pause
-        reply = f"You said: {text}"
-        assistant_id = f"msg-{uuid.uuid4().hex[:12]}"
-        tool_id = f"tool-{uuid.uuid4().hex[:8]}"
-        steps: list[tuple[str, dict[str, Any]]] = []
-        user_id = self.add_message(session_id, "user", text)
-        steps.append(("user_message_created", {"messageId": user_id, "content": text}))
-        steps.append(("thinking", {"content": "Reading the message.", "assistantMessageId": assistant_id}))
-        steps.append(("tool_use_start", {"id": tool_id, "name": "Bash", "assistantMessageId": assistant_id}))
-        steps.append(("tool_use_parameter_delta", {"toolCallId": tool_id, "input": '{"command":'}))
-        steps.append(("tool_use_parameter_delta", {"toolCallId": tool_id, "input": '"echo hi"}'}))
-        steps.append(
-            ("tool_use_parameter_streaming_complete", {"id": tool_id, "name": "Bash", "input": '{"command":"echo hi"}'})
-        )
-        steps.append(("tool_execution_start", {"toolName": "Bash", "progress": "running", "toolCallId": tool_id}))
-        steps.append(
-            (
-                "tool_execution_complete",
-                {"toolName": "Bash", "progress": "done", "success": True, "toolCallId": tool_id},
-            )
-        )
-        for word in re.findall(r"\S+\s*", reply):
-            steps.append(("content", {"content": word, "assistantMessageId": assistant_id}))
-        try:
-            for event, data in steps:
-                self.emit(session_id, event, {"type": event, **data})
-                await asyncio.sleep(pause)
-        except asyncio.CancelledError:
-            self.emit(session_id, "complete", {"type": "complete", "done": True, "content": ""})
-            raise
-        finally:
-            self._turns.pop(session_id, None)
-        if session_id in self.sessions:
-            message_id = self.add_message(session_id, "assistant", reply)
-            doc = self.sessions.get(session_id)
-            if doc is not None:
-                doc["toolCallCount"] += 1
-                self.sessions.put(doc)
-            self.emit(
-                session_id, "complete", {"type": "complete", "done": True, "content": reply, "messageId": message_id}
-            )
 
     # -- HTTP ----------------------------------------------------------------------------------------
 
@@ -405,7 +464,12 @@ class FakeMix(FakeServer):
             "/api/sessions/{id}/files/upload": {"POST": self._upload},
             "/api/sessions/{id}/files/{filename}": {"GET": self._download, "DELETE": self._delete_file},
             "/stream": {"GET": self._stream},
+            "/api/permissions/{id}/grant": {"POST": self._grant},
+            "/api/permissions/{id}/deny": {"POST": self._deny},
+            "/api/messages/history": {"GET": self._history},
         }
+        if self.v011:
+            routes["/api/notifications/{id}/respond"] = {"POST": self._respond}
         if not self.v011:
             routes["/api/sessions/{id}/fork"] = {"POST": self._fork}
         for path, handlers in routes.items():
@@ -605,7 +669,7 @@ class FakeMix(FakeServer):
         except _MixError as exc:
             return self._fail(exc)
         # The answer goes first; the turn plays on the event stream after it, as the server's does.
-        self._turns[session_id] = asyncio.get_running_loop().create_task(self._play_turn(session_id, text))
+        self._turns[session_id] = asyncio.get_running_loop().create_task(self._agent.play(session_id, text))
         return json_response({"status": "processing", "sessionId": session_id}, 202, newline=True)
 
     async def _rewind(self, request: web.Request) -> web.StreamResponse:
@@ -639,9 +703,18 @@ class FakeMix(FakeServer):
         messages: list[dict[str, Any]] = []
         for m in doc["_messages"]:
             stamp = self._now(datetime.fromtimestamp(m["at"], timezone.utc))
-            messages.append(
-                {"id": m["id"], "role": m["role"], "content": m["content"], "createdAt": stamp, "updatedAt": stamp}
-            )
+            exported = {
+                "id": m["id"],
+                "role": m["role"],
+                "content": m["content"],
+                "createdAt": stamp,
+                "updatedAt": stamp,
+            }
+            if m.get("toolCalls"):
+                exported["toolCalls"] = m["toolCalls"]
+            if m.get("finishReason"):
+                exported["finishReason"] = m["finishReason"]
+            messages.append(exported)
         counters = ("userMessageCount", "assistantMessageCount", "toolCallCount", "promptTokens", "completionTokens")
         body = {
             "id": session_id,
@@ -666,6 +739,45 @@ class FakeMix(FakeServer):
             doc.pop("callbacks")
         self.sessions.put(doc)
         return json_response(self._public(doc, with_first=False), newline=True)
+
+    # -- questions and history -----------------------------------------------------------------------
+
+    async def _grant(self, request: web.Request) -> web.StreamResponse:
+        return self._permission(request, "grant")
+
+    async def _deny(self, request: web.Request) -> web.StreamResponse:
+        return self._permission(request, "deny")
+
+    def _permission(self, request: web.Request, answer: str) -> web.StreamResponse:
+        if not self._agent.answer(request.match_info["id"], "permission", {"answer": answer}):
+            return self._fail(_not_found("Permission not found"))
+        return json_response({"granted" if answer == "grant" else "denied": True}, newline=True)
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await read_json(request)
+        except ValueError as exc:
+            return self._fail(_validation("body", f"invalid character in JSON input: {exc}"))
+        answer = answer_body(body)
+        if isinstance(answer, str):
+            return self._fail(_validation("body", answer))
+        if not self._agent.answer(request.match_info["id"], "notification", answer):
+            return self._fail(_not_found("Notification not found or already responded"))
+        return web.Response(status=204)
+
+    async def _history(self, request: web.Request) -> web.StreamResponse:
+        """The user messages of every session, newest first; bad numbers fall back to the defaults,
+        as the server's `strconv` parsing does."""
+        limit = _whole(request.query.get("limit"), 50, 1)
+        offset = _whole(request.query.get("offset"), 0, 0)
+        rows = [
+            (m["at"], self._backend_message(str(doc["id"]), m))
+            for doc in self.sessions
+            for m in doc["_messages"]
+            if m["role"] == "user"
+        ]
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return json_response([m for _, m in rows[offset : offset + limit]] or None, newline=True)
 
     # -- files ---------------------------------------------------------------------------------------
 
@@ -698,33 +810,9 @@ class FakeMix(FakeServer):
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         try:
             session_id, _ = self._session(request)
-            if not request.content_type.startswith("multipart/"):
-                raise _MixError(400, "Failed to parse multipart form", "bad_request")
-            reader = await request.multipart()
-            while True:
-                part = await reader.next()
-                if part is None:
-                    raise _MixError(400, "No file provided", "bad_request")
-                if getattr(part, "name", None) == "file" and getattr(part, "filename", None):
-                    break
-            name = os.path.basename(str(part.filename))  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
-            if name in ("", ".", ".."):
-                raise _MixError(400, "Invalid filename", "bad_request")
-            folder = self._files_of(session_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            part_file = folder / f".{name}.upload"
-            size, limit = 0, self.max_upload_bytes
-            with part_file.open("wb") as out:
-                while chunk := await part.read_chunk(_CHUNK):  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
-                    size += len(chunk)  # pyright: ignore[reportUnknownArgumentType]
-                    if limit is not None and size > limit:
-                        break
-                    out.write(chunk)  # pyright: ignore[reportUnknownArgumentType]
-            if limit is not None and size > limit:
-                part_file.unlink()
-                raise _MixError(413, f"File too large (max {limit // (1024 * 1024)}MB)", "bad_request")
-            part_file.replace(target)
+            _, target, _ = await receive_upload(request, self._files_of(session_id), limit=self.max_upload_bytes)
+        except UploadRefused as exc:
+            return self._fail(_MixError(exc.status, exc.message, "bad_request"))
         except _MixError as exc:
             return self._fail(exc)
         return json_response(self._file_info(session_id, target), 201, newline=True)
@@ -755,6 +843,12 @@ class FakeMix(FakeServer):
             return self._fail(exc)
         path.unlink()
         return web.Response(status=204)
+
+
+def _whole(text: str | None, default: int, least: int) -> int:
+    if text is None or not text.isdigit() or len(text) > 18 or int(text) < least:
+        return default
+    return int(text)
 
 
 def _is_number(text: str) -> bool:

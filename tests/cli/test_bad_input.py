@@ -81,5 +81,5 @@ async def test_bare_sessionkit_prints_the_help_and_exits_2() -> None:
     assert run.code == 2, run
     assert run.stdout == ""
     assert run.stderr.startswith("usage: sessionkit")
-    assert "{demo,jupyter,orq,mix,devin,devin-v3,log10}" in run.stderr
+    assert "{demo,fake,jupyter,orq,mix,devin,devin-v3,log10}" in run.stderr
     assert "exit codes:" in run.stderr

@@ -36,12 +36,18 @@ from sessionkit.mix import (
     MessageAccepted,
     MixCore,
     MixDefaultError,
+    PermissionDenied,
+    PermissionGranted,
     PromptMode,
     RESTResponseError,
     SessionData,
     SessionType,
     ThinkingLevel,
     Upload,
+    messages_history,
+    notifications_respond,
+    permissions_deny,
+    permissions_grant,
     sessions_callbacks_update,
     sessions_cancel,
     sessions_create,
@@ -86,11 +92,26 @@ CURRENT: dict[str, Call] = {
     "files.upload": lambda c, o: sessions_files_upload(c, UPLOAD, options=o),
     "files.download": lambda c, o: sessions_files_download(c, {"id": "s-1", "filename": "a.txt"}, options=o),
     "files.delete": lambda c, o: sessions_files_delete(c, {"id": "s-1", "filename": "a.txt"}, options=o),
+    "permissions.grant": lambda c, o: permissions_grant(c, {"id": "perm-1"}, options=o),
+    "permissions.deny": lambda c, o: permissions_deny(c, {"id": "perm 1/x"}, options=o),
+    "messages.history": lambda c, o: messages_history(c, options=o),
+    "messages.history#paged": lambda c, o: messages_history(c, {"limit": 1000, "offset": 0}, options=o),
+}
+# Answering a notification: 0.11.1+ only.
+NOTIFICATIONS: dict[str, Call] = {
+    "notifications.respond": lambda c, o: notifications_respond(c, {"id": "n-1", "type": "acknowledge"}, options=o),
+    "notifications.respond#text": lambda c, o: notifications_respond(
+        c, {"id": "n-1", "type": "text", "value": "yes, go on"}, options=o
+    ),
+    "notifications.respond#choice": lambda c, o: notifications_respond(
+        c, {"id": "n 1", "type": "choice", "value": "main"}, options=o
+    ),
 }
 # One valid call per operation and document version.
 CALLS: dict[str, dict[str, Call]] = {
     V0114: {
         **CURRENT,
+        **NOTIFICATIONS,
         "create": lambda c, o: sessions_create(c, BROWSER, options=o),
     },
     V0101: {
@@ -107,11 +128,25 @@ CALLS: dict[str, dict[str, Call]] = {
         "cancel": lambda c, o: sessions_cancel(c, {"id": "s-1"}, options=o),
         "messages.list": lambda c, o: sessions_messages_list(c, {"id": "s-1"}, options=o),
         "messages.send": lambda c, o: sessions_messages_send(c, {"id": "s-1", "content": "hi"}, options=o),
+        "permissions.grant": lambda c, o: permissions_grant(c, {"id": "perm-1"}, options=o),
+        "permissions.deny": lambda c, o: permissions_deny(c, {"id": "perm-1"}, options=o),
+        "messages.history": lambda c, o: messages_history(c, {"limit": 5, "offset": 10}, options=o),
     },
 }
 ALL_CALLS = [pytest.param(v, name, id=f"{v}-{name}") for v, calls in CALLS.items() for name in calls]
 RESPONSES = {entry.operation.id: entry.operation.response for entry in OPERATIONS}
 
+# Answering a permission, and the history: every version declares the same errors.
+_ANSWER_ERRORS = [
+    ("permissions.grant", 401, AuthenticationError),
+    ("permissions.grant", 404, NotFoundError),
+    ("permissions.grant", 500, InternalServerError),
+    ("permissions.deny", 401, AuthenticationError),
+    ("permissions.deny", 404, NotFoundError),
+    ("permissions.deny", 500, InternalServerError),
+    ("messages.history", 401, AuthenticationError),
+    ("messages.history", 500, InternalServerError),
+]
 _CURRENT_ERRORS = [
     ("list", 401, AuthenticationError),
     ("list", 500, InternalServerError),
@@ -136,10 +171,16 @@ _CURRENT_ERRORS = [
     ("files.download", 404, NotFoundError),
     ("files.delete", 400, BadRequestError),
     ("files.delete", 404, NotFoundError),
+    *_ANSWER_ERRORS,
 ]
 # Every error status each document declares for each operation, and the generic class it must also be.
 DECLARED_ERRORS = {
-    V0114: _CURRENT_ERRORS,
+    V0114: [
+        *_CURRENT_ERRORS,
+        ("notifications.respond", 401, AuthenticationError),
+        ("notifications.respond", 404, NotFoundError),  # "not found or already responded"
+        ("notifications.respond", 500, InternalServerError),
+    ],
     V0101: [*_CURRENT_ERRORS, ("fork", 400, BadRequestError), ("fork", 404, NotFoundError)],
     V011: [
         ("list", 401, AuthenticationError),
@@ -152,6 +193,7 @@ DECLARED_ERRORS = {
         ("messages.list", 404, NotFoundError),
         ("messages.send", 400, BadRequestError),
         ("messages.send", 404, NotFoundError),
+        *_ANSWER_ERRORS,
     ],
 }
 ALL_ERRORS = [
@@ -163,7 +205,10 @@ NO_RETRY = RequestOptions(retries=0)
 
 
 def _op_id(name: str) -> str:
-    return "mix.sessions." + name.split("#")[0]
+    base = name.split("#")[0]
+    if base.startswith(("permissions.", "notifications.")) or base == "messages.history":
+        return "mix." + base  # not operations on one session
+    return "mix.sessions." + base
 
 
 def _options(**headers: str) -> RequestOptions:
@@ -434,3 +479,41 @@ def test_missing_specs_dir_skips(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert prism.specs_dir() is None
     with pytest.raises(pytest.skip.Exception, match="SESSIONKIT_SPECS_DIR"):
         prism.spec_path("mix/out.openapi.v0.10.1.yaml")
+
+
+@pytest.mark.parametrize("version", [V0114, V0101, V011])
+async def test_a_permission_answer_decodes_as_what_the_server_recorded(
+    request: pytest.FixtureRequest, version: str
+) -> None:
+    server: PrismServer = request.getfixturevalue(version)
+    async with MixCore(server.url) as core:
+        granted = await permissions_grant(core, {"id": "perm-1"}, options=NO_RETRY)
+        denied = await permissions_deny(core, {"id": "perm-1"}, options=NO_RETRY)
+    for result in (granted, denied):
+        assert_no_violation(result)
+        assert isinstance(result, Ok), result
+    assert isinstance(granted.value, PermissionGranted)
+    assert isinstance(denied.value, PermissionDenied)
+    assert isinstance(granted.value.granted, bool)  # the 0.1.1 envelope's `data` is unwrapped too
+    assert isinstance(denied.value.denied, bool)
+
+
+async def test_a_text_answer_without_its_value_is_refused_before_sending(prism_mix_0114: PrismServer) -> None:
+    async with MixCore(prism_mix_0114.url) as core:
+        text_without_value = await notifications_respond(core, {"id": "n-1", "type": "text"}, options=NO_RETRY)
+        unknown_type = await notifications_respond(core, {"id": "n-1", "type": "shout"}, options=NO_RETRY)
+    assert isinstance(text_without_value, Err)
+    assert text_without_value.error.field_path == "$.value"
+    # An unknown type is kept (open enum) and sent: the document refuses it, and the harness sees that.
+    with pytest.raises(AssertionError, match="must be equal to one of the allowed values"):
+        assert_no_violation(unknown_type)
+
+
+async def test_history_outside_its_bounds_is_refused_before_sending(prism_mix_0114: PrismServer) -> None:
+    async with MixCore(prism_mix_0114.url) as core:
+        too_many = await messages_history(core, {"limit": 1001}, options=NO_RETRY)
+        negative = await messages_history(core, {"offset": -1}, options=NO_RETRY)
+    assert isinstance(too_many, Err)
+    assert too_many.error.field_path == "$.limit"
+    assert isinstance(negative, Err)
+    assert negative.error.field_path == "$.offset"

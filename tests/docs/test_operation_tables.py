@@ -49,6 +49,6 @@ def test_the_readme_lists_every_function_of_every_registry() -> None:
     packages = [*_services(), "devin.v3"]
     for name in packages:
         for entry in importlib.import_module(f"sessionkit.{name}").OPERATIONS:
-            for fn in (entry.function, entry.every_page, entry.waiter):
+            for fn in (entry.function, entry.every_page, entry.waiter, entry.driver):
                 if fn is not None:
                     assert f"`{fn.__name__}`" in readme, f"README.md does not list {name}.{fn.__name__}"

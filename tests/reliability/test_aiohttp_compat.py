@@ -122,7 +122,7 @@ def test_the_frame_guard_stops_feeding_and_closes_past_its_limit() -> None:
 
 async def test_the_installed_aiohttp_lets_the_frame_guard_in_and_shows_its_queue() -> None:
     # The guard sits on the protocol's private `_payload_parser`; without it only `max_msg_size` holds,
-    # which aiohttp before 3.13 checks once a whole frame is buffered.
+    # which aiohttp up to 3.13 checks once a whole frame is buffered.
     async def echo(request: aiohttp.web.Request) -> aiohttp.web.WebSocketResponse:
         ws = aiohttp.web.WebSocketResponse()
         await ws.prepare(request)

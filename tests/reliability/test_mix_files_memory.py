@@ -1,10 +1,9 @@
 """A 200 MB file goes up and comes back down through FakeMix without the process holding it.
 
-The measurement runs in a fresh subprocess (nothing else of the suite in its memory). It reads the
-peak resident set (`VmHWM` of /proc/self/status, reset through /proc/self/clear_refs before each
-transfer) and samples `VmRSS` from a thread as well; the growth over the warmed-up baseline must stay
-under 32 MB for the upload from a path, the upload from an async source, and the download to a file.
-Client and fake share the process, so both sides are measured.
+The measurement runs in a fresh subprocess (nothing else of the suite in its memory), with
+`tests._support.rss.Peak`; the growth over the warmed-up baseline must stay under 32 MB for the
+upload from a path, the upload from an async source, and the download to a file. Client and fake
+share the process, so both sides are measured.
 """
 
 from __future__ import annotations
@@ -15,70 +14,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]  # the script imports tests._support from here
 SIZE = 200 * 1024 * 1024
 LIMIT = 32 * 1024 * 1024
 
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, hashlib, json, os, sys, threading, time
+    import asyncio, json, os, sys
     from pathlib import Path
 
     from sessionkit import RequestOptions
     from sessionkit.mix import MixCore, Upload, sessions_files_download, sessions_files_upload
     from sessionkit.testing import FakeMix
+    from tests._support.rss import BLOCK, Peak, digest_of, status, write_source
 
     SIZE, folder = int(sys.argv[1]), Path(sys.argv[2])
-    BLOCK = 1 << 20
-
-    def status(field):
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError(field)
-
-    class Peak:
-        # Samples VmRSS every few ms; VmHWM (reset before each transfer) catches what sampling misses.
-        def __init__(self):
-            self.peak, self.running = 0, True
-            self.thread = threading.Thread(target=self.run, daemon=True)
-
-        def run(self):
-            while self.running:
-                self.peak = max(self.peak, status("VmRSS"))
-                time.sleep(0.002)
-
-        def __enter__(self):
-            try:
-                with open("/proc/self/clear_refs", "w") as f:
-                    f.write("5")
-                self.hwm = True
-            except OSError:
-                self.hwm = False
-            self.thread.start()
-            return self
-
-        def __exit__(self, *exc):
-            self.running = False
-            self.thread.join()
-            if self.hwm:
-                self.peak = max(self.peak, status("VmHWM"))
-
-    def write_source(path):
-        digest = hashlib.sha256()
-        block = os.urandom(BLOCK)
-        with open(path, "wb") as out:
-            for i in range(SIZE // BLOCK):
-                chunk = block[i % 7:] + block[: i % 7]  # not one repeated block, yet cheap
-                digest.update(chunk)
-                out.write(chunk)
-        return digest.hexdigest()
-
-    def digest_of(path):
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(BLOCK):
-                digest.update(chunk)
-        return digest.hexdigest()
 
     async def chunks(path):
         with open(path, "rb") as f:
@@ -87,7 +37,7 @@ SCRIPT = textwrap.dedent(
 
     async def main():
         source, target = folder / "source.bin", folder / "target.bin"
-        expected = write_source(source)
+        expected = write_source(source, SIZE)
         options = RequestOptions(timeout=600.0)
         async with FakeMix(version="0.11.4", max_upload_bytes=None) as fake, MixCore(fake.url) as core:
             [session] = fake.seed_sessions(1)
@@ -127,6 +77,7 @@ SCRIPT = textwrap.dedent(
 def test_a_200_mb_file_goes_up_and_down_in_bounded_memory(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(SIZE), str(tmp_path)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,

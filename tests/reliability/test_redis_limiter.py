@@ -24,6 +24,10 @@ from sessionkit.ratelimit import LocalRateLimiter, RedisRateLimiter
 from sessionkit.result import Err
 from sessionkit.testing import FakeClock, FakeOrq
 from sessionkit.testing.redis import RedisServer, free_port
+from tests._support.extras import require
+
+require("pyrate_limiter", "redis")
+require("redis.asyncio", "redis")
 
 KEY = "fake-orq-key"
 ROOT = Path(__file__).resolve().parents[2]

@@ -101,6 +101,15 @@ async def mix_stream(core: Any, request: Any) -> Any:
     return items[0]
 
 
+async def v3_download(core: Any, request: Any) -> Any:
+    """An attachment download, read to its end."""
+    result = await devin_v3.attachments_download(core, request)
+    if isinstance(result, Ok):
+        async with result.value as body:
+            assert [chunk async for chunk in body]
+    return result
+
+
 def devin_core() -> BaseCore:
     return devin.DevinCore("dk", server_url=BASE)
 
@@ -514,6 +523,51 @@ CASES = [
         headers={"Accept": "text/event-stream", "Last-Event-ID": "7"},
     ),
     Case(
+        "mix.permissions.grant",
+        mix_core,
+        lambda c: mix.permissions_grant(c, {"id": "perm/1"}),
+        "POST",
+        "/api/permissions/perm%2F1/grant",
+        200,
+        {"granted": True},
+        absent_headers=("Content-Type",),
+        operation="mix.permissions.grant",
+    ),
+    Case(
+        "mix.permissions.deny",
+        mix_core,
+        lambda c: mix.permissions_deny(c, {"id": "perm-1"}),
+        "POST",
+        "/api/permissions/perm-1/deny",
+        200,
+        {"data": {"denied": True}},  # the 0.1.1 envelope
+        absent_headers=("Content-Type",),
+        operation="mix.permissions.deny",
+    ),
+    Case(
+        "mix.notifications.respond",
+        mix_core,
+        lambda c: mix.notifications_respond(c, {"id": "n-1", "type": "choice", "value": "main"}),
+        "POST",
+        "/api/notifications/n-1/respond",
+        204,
+        None,
+        {"type": "choice", "value": "main"},
+        JSON,
+        operation="mix.notifications.respond",
+    ),
+    Case(
+        "mix.messages.history",
+        mix_core,
+        lambda c: mix.messages_history(c, {"limit": 10, "offset": 20}),
+        "GET",
+        "/api/messages/history?limit=10&offset=20",
+        200,
+        [{"id": "u1", "sessionId": "m1", "role": "user", "userInput": "hi"}],
+        absent_headers=("Content-Type",),
+        operation="mix.messages.history",
+    ),
+    Case(
         "devin.create",
         devin_core,
         lambda c: devin.sessions_create(c, {"prompt": "fix it", "idempotent": True, "tags": ["x"]}),
@@ -685,6 +739,85 @@ CASES = [
         {**V3_SESSION, "status": "exit"},
         headers=V3_AUTH,
         absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin.attachments.upload",
+        devin_core,
+        lambda c: devin.attachments_upload(c, {"file": devin.Upload(b"hello", filename="notes.txt")}),
+        "POST",
+        "/v1/attachments",
+        200,
+        "https://api.devin.ai/attachments/u1/notes.txt",
+        headers=DEVIN_AUTH,
+        form=(b'Content-Disposition: form-data; name="file"; filename="notes.txt"', b"\r\n\r\nhello\r\n--"),
+        operation="devin.attachments.upload",
+    ),
+    Case(
+        "devin_v3.attachments.upload",
+        devin_v3_core,
+        lambda c: devin_v3.attachments_upload(c, {"file": devin_v3.Upload(b"hello", filename="a b.txt")}),
+        "POST",
+        "/v3/organizations/org-1/attachments",
+        200,
+        {"attachment_id": "u1", "name": "a b.txt", "url": "https://app.devin.ai/attachments/u1/a%20b.txt"},
+        headers=V3_AUTH,
+        form=(b'Content-Disposition: form-data; name="file"; filename="a b.txt"', b"\r\n\r\nhello\r\n--"),
+        operation="devin_v3.attachments.upload",
+    ),
+    Case(
+        "devin_v3.attachments.download",
+        devin_v3_core,
+        lambda c: v3_download(c, {"uuid": "u 1", "name": "a/b.txt"}),
+        "GET",
+        "/v3/organizations/org-1/attachments/u%201/a%2Fb.txt",
+        200,
+        b"file bytes",
+        headers={**V3_AUTH, "Accept": "*/*"},
+        operation="devin_v3.attachments.download",
+    ),
+    Case(
+        "devin_v3.attachments.list",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_attachments_list(c, {"devin_id": "abc"}),
+        "GET",
+        V3 + "/devin-abc/attachments",
+        200,
+        [{"attachment_id": "u1", "name": "a.txt", "source": "user", "url": "https://x/a.txt", "content_type": None}],
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin_v3.insights.get",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_insights_get(c, {"devin_id": "abc"}),
+        "GET",
+        V3 + "/devin-abc/insights",
+        200,
+        {**V3_SESSION, "num_devin_messages": 2, "num_user_messages": 1, "session_size": "xs", "analysis": None},
+        headers=V3_AUTH,
+    ),
+    Case(
+        "devin_v3.insights.generate",
+        devin_v3_core,
+        lambda c: devin_v3.sessions_insights_generate(c, {"devin_id": "abc"}),
+        "POST",
+        V3 + "/devin-abc/insights/generate",
+        200,
+        {"session_id": "abc", "status": "started"},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+    ),
+    Case(
+        "devin_v3.insights.list",
+        devin_v3_core,
+        lambda c: devin_v3.insights_list(c, {"first": 5, "tags": ["a"]}),
+        "GET",
+        V3 + "/insights?first=5&tags=a",
+        200,
+        {"items": [{**V3_SESSION, "session_size": "m"}], "has_next_page": False},
+        headers=V3_AUTH,
+        absent_headers=("Content-Type",),
+        operation="devin_v3.insights.list",
     ),
     Case(
         "log10.create",

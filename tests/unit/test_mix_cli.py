@@ -75,3 +75,16 @@ async def test_send_a_message(fake_mix: FakeMix) -> None:
     )
     assert run.code == 0, run
     assert run.json() == {"status": "processing", "sessionId": session["id"]}
+
+
+async def test_delete_a_file_by_its_name(fake_mix: FakeMix) -> None:
+    # The file's name is a second path field: it comes from --body, beside the session id.
+    [session] = fake_mix.seed_sessions(1)
+    folder = fake_mix.storage / session["id"]
+    folder.mkdir()
+    (folder / "old.txt").write_text("x")
+    command = ["mix", "sessions", "files-delete", session["id"], "--body", '{"filename": "old.txt"}']
+    run = await sessionkit(*command, "--server-url", fake_mix.url)
+    assert run.code == 0, run
+    assert not (folder / "old.txt").exists()
+    assert fake_mix.requests[-1].path == f"/api/sessions/{session['id']}/files/old.txt"

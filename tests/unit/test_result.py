@@ -106,3 +106,19 @@ def test_results_are_frozen_and_slotted() -> None:
 def test_response_meta_hides_headers_from_repr() -> None:
     assert "X-Request-Id" not in repr(META)
     assert META.headers["X-Request-Id"] == "r1"
+
+
+def test_the_pipelines_fast_constructor_builds_the_same_frozen_values() -> None:
+    from sessionkit.result import ok_with_meta
+
+    headers = {"X-Request-Id": "r1"}
+    fast = ok_with_meta(5, "svc.op", 201, headers, 2, 0.5, "r1")
+    plain = Ok(5, meta=ResponseMeta("svc.op", 201, headers, attempts=2, elapsed=0.5, request_id="r1"))
+    assert fast == plain
+    assert fast.meta == plain.meta
+    assert repr(fast) == repr(plain)
+    assert hash(fast) == hash(plain)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.value = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.meta.status = 500  # type: ignore[misc,union-attr]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sessionkit import Err, InvalidRequestError
-from sessionkit._rules import at_least, at_most_items, between, fields, greater_than, non_empty
+from sessionkit._rules import at_least, at_most_items, between, each, fields, greater_than, length, non_empty
 from sessionkit.devin import CreateSessionRequest, DevinCore, ListSessionsRequest, sessions_create, sessions_list
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -18,6 +18,9 @@ def test_each_check_says_why() -> None:
     assert at_most_items(2)([1, 2, 3]) == "at most 2 items, got 3"
     assert non_empty("") == "must not be empty"
     assert at_least(1)(1) is None
+    assert length(1, 3)("") == "must be 1 to 3 characters long, got 0"
+    assert each(length(1, 3))(["ab", "abcd"]) == "item 1 must be 1 to 3 characters long, got 4"
+    assert each(length(1, 3))([]) is None
 
 
 def test_fields_skips_none_and_names_the_first_broken_field() -> None:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from ..._bodies import Upload
 from ..._serde import OpenEnum
 from ..models import SessionSecret  # the same shape in both API versions
 
@@ -31,6 +33,20 @@ __all__ = [
     "UpdateTagsRequest",
     "ArchiveSessionRequest",
     "TerminateSessionRequest",
+    "AttachmentSource",
+    "SessionSize",
+    "InsightsStatus",
+    "Attachment",
+    "SessionAttachment",
+    "SessionInsights",
+    "InsightsGeneration",
+    "Upload",
+    "UploadAttachmentRequest",
+    "DownloadAttachmentRequest",
+    "ListAttachmentsRequest",
+    "GetInsightsRequest",
+    "GenerateInsightsRequest",
+    "ListInsightsRequest",
     "STATES",
     "NEEDS_INPUT",
     "TERMINAL",
@@ -302,3 +318,121 @@ class TerminateSessionRequest:
 
     devin_id: str = attrs.field(converter=as_devin_id)
     archive: bool | None = None
+
+
+class AttachmentSource(OpenEnum):
+    """Who put a file in a session: the user (an uploaded attachment) or Devin (a file it made)."""
+
+    DEVIN = "devin"
+    USER = "user"
+
+
+class SessionSize(OpenEnum):
+    """How big a session was, as its insights classify it."""
+
+    XS = "xs"
+    S = "s"
+    M = "m"
+    L = "l"
+    XL = "xl"
+
+
+class InsightsStatus(OpenEnum):
+    """The answer to a request for insights: generation `started`, or insights `already_exists`
+    (generated, or being generated)."""
+
+    STARTED = "started"
+    ALREADY_EXISTS = "already_exists"
+
+
+@attrs.define(kw_only=True)
+class Attachment:
+    """An uploaded file (`AttachmentResponse`): pass `url` in `attachment_urls` for Devin to read it."""
+
+    attachment_id: str
+    name: str
+    url: str
+
+
+@attrs.define(kw_only=True)
+class SessionAttachment:
+    """A file of a session: one the user attached, or one Devin made (`source`)."""
+
+    attachment_id: str
+    name: str
+    source: AttachmentSource
+    url: str
+    content_type: str | None = None
+
+
+@attrs.define(kw_only=True)
+class SessionInsights(Session):
+    """`SessionInsightsResponse`: a session with its message counts, size and AI analysis.
+
+    `analysis` is None until insights were generated (`sessions_insights_generate`); its shape
+    (`action_items`, `classification`, `issues`, `note_usage`, `suggested_prompt`, `timeline`) is
+    documented only by example, so it is kept as the server's JSON. The counts and the size are
+    read leniently (None when absent).
+    """
+
+    num_devin_messages: int | None = None
+    num_user_messages: int | None = None
+    session_size: SessionSize | None = None
+    analysis: dict[str, Any] | None = None
+
+
+@attrs.define(kw_only=True)
+class InsightsGeneration:
+    """The answer to `sessions_insights_generate`: poll `sessions_insights_get` for the result."""
+
+    session_id: str
+    status: InsightsStatus
+
+
+@attrs.define(kw_only=True)
+class UploadAttachmentRequest:
+    """Upload `file` for Devin sessions: an `Upload`, or what `Upload` takes (a path, bytes, or an
+    async iterable of bytes), streamed from its source."""
+
+    file: Upload = attrs.field(converter=Upload.of)
+
+
+@attrs.define(kw_only=True)
+class DownloadAttachmentRequest:
+    """An uploaded file by its `uuid` (the attachment id) and `name`.
+
+    `DownloadAttachmentRequest.from_url(attachment.url)` reads both from a URL ending in
+    `/attachments/<uuid>/<name>` (the form of the URLs the docs show; UNCONFIRMED for every URL).
+    """
+
+    uuid: str
+    name: str
+
+    @classmethod
+    def from_url(cls, url: str) -> DownloadAttachmentRequest:
+        """The request for the file at `url`; `ValueError` when its path does not end in
+        `/attachments/<uuid>/<name>`."""
+        parts = urlsplit(url).path.split("/")
+        if len(parts) < 3 or parts[-3] != "attachments" or not parts[-2] or not parts[-1]:
+            raise ValueError("not an attachment URL (its path must end in /attachments/<uuid>/<name>)")
+        return cls(uuid=unquote(parts[-2]), name=unquote(parts[-1]))
+
+
+@attrs.define(kw_only=True)
+class ListAttachmentsRequest:
+    devin_id: str = attrs.field(converter=as_devin_id)
+
+
+@attrs.define(kw_only=True)
+class GetInsightsRequest:
+    devin_id: str = attrs.field(converter=as_devin_id)
+
+
+@attrs.define(kw_only=True)
+class GenerateInsightsRequest:
+    devin_id: str = attrs.field(converter=as_devin_id)
+
+
+@attrs.define(kw_only=True)
+class ListInsightsRequest(ListSessionsRequest):
+    """Query of `GET .../sessions/insights`: the filters and cursor of a session list."""

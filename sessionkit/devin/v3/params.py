@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict
 
+from sessionkit._bodies import Upload, UploadSource
+
 from .models import DevinMode, SessionOrigin, SessionSecret
 
 __all__ = [
@@ -21,6 +23,12 @@ __all__ = [
     "UpdateTagsRequestParams",
     "ArchiveSessionRequestParams",
     "TerminateSessionRequestParams",
+    "UploadAttachmentRequestParams",
+    "DownloadAttachmentRequestParams",
+    "ListAttachmentsRequestParams",
+    "GetInsightsRequestParams",
+    "GenerateInsightsRequestParams",
+    "ListInsightsRequestParams",
 ]
 
 
@@ -142,3 +150,73 @@ class TerminateSessionRequestParams(TypedDict, total=False):
 
     devin_id: Required[str]
     archive: bool | None
+
+
+class UploadAttachmentRequestParams(TypedDict, total=False):
+    """The mapping form of `UploadAttachmentRequest`."""
+
+    file: Required[Upload | UploadSource]
+
+
+class DownloadAttachmentRequestParams(TypedDict, total=False):
+    """The mapping form of `DownloadAttachmentRequest`."""
+
+    uuid: Required[str]
+    name: Required[str]
+
+
+class ListAttachmentsRequestParams(TypedDict, total=False):
+    """The mapping form of `ListAttachmentsRequest`."""
+
+    devin_id: Required[str]
+
+
+class GetInsightsRequestParams(TypedDict, total=False):
+    """The mapping form of `GetInsightsRequest`."""
+
+    devin_id: Required[str]
+
+
+class GenerateInsightsRequestParams(TypedDict, total=False):
+    """The mapping form of `GenerateInsightsRequest`."""
+
+    devin_id: Required[str]
+
+
+class ListInsightsRequestParams(TypedDict, total=False):
+    """The mapping form of `ListInsightsRequest`."""
+
+    first: int | None
+    after: str | None
+    session_ids: list[str] | None
+    created_after: int | None
+    created_before: int | None
+    updated_after: int | None
+    updated_before: int | None
+    tags: list[str] | None
+    playbook_id: str | None
+    schedule_id: str | None
+    origins: (
+        list[
+            SessionOrigin
+            | Literal[
+                "webapp",
+                "slack",
+                "teams",
+                "api",
+                "linear",
+                "jira",
+                "scheduled",
+                "automation",
+                "cli",
+                "desktop",
+                "other",
+            ]
+        ]
+        | None
+    )
+    user_ids: list[str] | None
+    service_user_ids: list[str] | None
+    repo_names: list[str] | None
+    is_archived: bool | None
+    category: str | None

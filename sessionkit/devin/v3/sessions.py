@@ -5,16 +5,19 @@ Paths are declared relative to the organisation; `DevinCore.send` scopes them (s
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
+from ..._download import DOWNLOAD_MAX_BYTES, download
 from ..._operation import Operation
 from ..._options import RequestOptions
 from ..._paging import DEFAULT_MAX_PAGES, every_page
+from ..._reader import ByteStream
 from ..._registry import all_pages, collect, waits_on
-from ..._rules import at_most_items, between, fields
+from ..._rules import at_most_items, between, each, fields, length
 from ...errors import SessionkitError
 from ...result import Result
 from .._wait import wait_for_state
@@ -24,31 +27,47 @@ from .models import (
     STATES,
     TERMINAL,
     ArchiveSessionRequest,
+    Attachment,
     CreateSessionRequest,
+    DownloadAttachmentRequest,
+    GenerateInsightsRequest,
+    GetInsightsRequest,
     GetSessionRequest,
     GetTagsRequest,
+    InsightsGeneration,
+    ListAttachmentsRequest,
+    ListInsightsRequest,
     ListMessagesRequest,
     ListSessionsRequest,
     Page,
     SendMessageRequest,
     Session,
+    SessionAttachment,
+    SessionInsights,
     SessionMessage,
     SessionTags,
     TerminateSessionRequest,
     UpdateTagsRequest,
+    UploadAttachmentRequest,
 )
 
 if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads any mapping
     from .params import (
         ArchiveSessionRequestParams,
         CreateSessionRequestParams,
+        DownloadAttachmentRequestParams,
+        GenerateInsightsRequestParams,
+        GetInsightsRequestParams,
         GetSessionRequestParams,
         GetTagsRequestParams,
+        ListAttachmentsRequestParams,
+        ListInsightsRequestParams,
         ListMessagesRequestParams,
         ListSessionsRequestParams,
         SendMessageRequestParams,
         TerminateSessionRequestParams,
         UpdateTagsRequestParams,
+        UploadAttachmentRequestParams,
     )
 
 
@@ -68,10 +87,20 @@ __all__ = [
     "sessions_archive",
     "sessions_terminate",
     "sessions_wait",
+    "attachments_upload",
+    "attachments_download",
+    "sessions_attachments_list",
+    "sessions_insights_get",
+    "sessions_insights_generate",
+    "insights_list",
+    "insights_list_all",
+    "DOWNLOAD_MAX_BYTES",
 ]
 
 T = TypeVar("T")
 MAX_TAGS = 50
+# Each attachment URL is 1 to 2083 characters (the contract's item limits).
+_ATTACHMENT_URLS = fields(attachment_urls=each(length(1, 2083)))
 
 
 CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
@@ -81,6 +110,7 @@ CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
     request=CreateSessionRequest,
     response=Session,
     retry_safe=False,  # v3 documents no idempotency: a repeat could start a second session
+    validate=_ATTACHMENT_URLS,
 )
 LIST_SESSIONS: Operation[ListSessionsRequest, Page[Session]] = Operation(
     id="devin_v3.sessions.list",
@@ -106,6 +136,7 @@ SEND_MESSAGE: Operation[SendMessageRequest, Session] = Operation(
     path="/sessions/{devin_id}/messages",
     request=SendMessageRequest,
     response=Session,
+    validate=_ATTACHMENT_URLS,
 )
 LIST_MESSAGES: Operation[ListMessagesRequest, Page[SessionMessage]] = Operation(
     id="devin_v3.sessions.messages.list",
@@ -159,6 +190,71 @@ TERMINATE_SESSION: Operation[TerminateSessionRequest, Session] = Operation(
     response=Session,
     body=None,
     query=("archive",),
+)
+
+
+def _attachment_list(body: Any) -> Any:
+    """A bare array as documented; a page's `items` or `null` read leniently (UNCONFIRMED forms)."""
+    if body is None:
+        return []
+    page = cast("dict[str, Any]", body) if isinstance(body, dict) else None
+    if page is not None and isinstance(page.get("items"), list):
+        return page["items"]
+    return cast("Any", body)
+
+
+UPLOAD_ATTACHMENT: Operation[UploadAttachmentRequest, Attachment] = Operation(
+    id="devin_v3.attachments.upload",
+    method="POST",  # not retried: a repeat would store a second copy under a new id
+    path="/attachments",
+    request=UploadAttachmentRequest,
+    response=Attachment,
+    form=True,
+)
+DOWNLOAD_ATTACHMENT: Operation[DownloadAttachmentRequest, ByteStream] = Operation(
+    id="devin_v3.attachments.download",
+    method="GET",
+    path="/attachments/{uuid}/{name}",
+    request=DownloadAttachmentRequest,
+    response=ByteStream,
+    body=None,
+    accept="*/*",
+)
+LIST_ATTACHMENTS: Operation[ListAttachmentsRequest, list[SessionAttachment]] = Operation(
+    id="devin_v3.sessions.attachments.list",
+    method="GET",
+    path="/sessions/{devin_id}/attachments",
+    request=ListAttachmentsRequest,
+    response=list[SessionAttachment],
+    body=None,
+    decode=_attachment_list,
+)
+GET_INSIGHTS: Operation[GetInsightsRequest, SessionInsights] = Operation(
+    id="devin_v3.sessions.insights.get",
+    method="GET",
+    path="/sessions/{devin_id}/insights",
+    request=GetInsightsRequest,
+    response=SessionInsights,
+    body=None,
+)
+GENERATE_INSIGHTS: Operation[GenerateInsightsRequest, InsightsGeneration] = Operation(
+    id="devin_v3.sessions.insights.generate",
+    method="POST",
+    path="/sessions/{devin_id}/insights/generate",
+    request=GenerateInsightsRequest,
+    response=InsightsGeneration,
+    body=None,
+    retry_safe=True,  # a repeat answers `already_exists` and starts nothing
+)
+LIST_INSIGHTS: Operation[ListInsightsRequest, Page[SessionInsights]] = Operation(
+    id="devin_v3.insights.list",
+    method="GET",
+    path="/sessions/insights",
+    request=ListInsightsRequest,
+    response=Page[SessionInsights],
+    body=None,
+    query=tuple(a.name for a in attrs.fields(ListInsightsRequest)),
+    validate=fields(first=between(1, 200)),
 )
 
 
@@ -337,6 +433,89 @@ async def sessions_terminate(
 ) -> Result[Session, SessionkitError]:
     """End a session for good (`archive=True` also archives it); answers the session."""
     return await core.send(TERMINATE_SESSION, request, options)
+
+
+async def attachments_upload(
+    core: DevinCore,
+    request: UploadAttachmentRequest | UploadAttachmentRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Attachment, SessionkitError]:
+    """Upload a file (multipart, streamed from a path, bytes or an async iterable); its `url` goes in `attachment_urls`."""
+    return await core.send(UPLOAD_ATTACHMENT, request, options)
+
+
+async def attachments_download(
+    core: DevinCore,
+    request: DownloadAttachmentRequest | DownloadAttachmentRequestParams,
+    *,
+    to: str | os.PathLike[str] | None = None,
+    max_bytes: int | None = DOWNLOAD_MAX_BYTES,
+    options: RequestOptions | None = None,
+) -> Result[ByteStream, SessionkitError]:
+    """Download an attachment, streamed: written to `to`, or an open `ByteStream` to read.
+
+    The server answers with a redirect to a short-lived storage URL, followed without the API key.
+    `max_bytes` (default 1 GiB; None for no cap) bounds the body, which is never held in memory.
+    """
+    return await download(core, DOWNLOAD_ATTACHMENT, request, options, to=to, max_bytes=max_bytes)
+
+
+async def sessions_attachments_list(
+    core: DevinCore,
+    request: ListAttachmentsRequest | ListAttachmentsRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[list[SessionAttachment], SessionkitError]:
+    """The files of a session: the ones attached to it, and the ones Devin made (`source`)."""
+    return await core.send(LIST_ATTACHMENTS, request, options)
+
+
+async def sessions_insights_get(
+    core: DevinCore,
+    request: GetInsightsRequest | GetInsightsRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[SessionInsights, SessionkitError]:
+    """A session with its insights: message counts, size, and the analysis once generated."""
+    return await core.send(GET_INSIGHTS, request, options)
+
+
+async def sessions_insights_generate(
+    core: DevinCore,
+    request: GenerateInsightsRequest | GenerateInsightsRequestParams,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[InsightsGeneration, SessionkitError]:
+    """Start generating a session's insights (`started`), or learn they exist (`already_exists`)."""
+    return await core.send(GENERATE_INSIGHTS, request, options)
+
+
+async def insights_list(
+    core: DevinCore,
+    request: ListInsightsRequest | ListInsightsRequestParams | None = None,
+    *,
+    options: RequestOptions | None = None,
+) -> Result[Page[SessionInsights], SessionkitError]:
+    """One page of the organisation's sessions with their insights (`first`, `after`), filtered."""
+    return await core.send(LIST_INSIGHTS, request, options)
+
+
+@all_pages(LIST_INSIGHTS)
+def insights_list_all(
+    core: DevinCore,
+    request: ListInsightsRequest | ListInsightsRequestParams | None = None,
+    *,
+    options: RequestOptions | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> AsyncIterator[Result[SessionInsights, SessionkitError]]:
+    """Every session with its insights, page after page (cursor), as `Ok(insights)` values."""
+
+    async def fetch(page: Any) -> Result[Page[SessionInsights], SessionkitError]:
+        return await insights_list(core, page, options=options)
+
+    start = request if request is not None else ListInsightsRequest()
+    return _cursor_pages(fetch, start, key=lambda s: s.session_id, operation_id=LIST_INSIGHTS.id, max_pages=max_pages)
 
 
 WAIT_UNTIL: frozenset[str] = NEEDS_INPUT | TERMINAL
