@@ -26,6 +26,9 @@ from yarl import URL
 from .._deadline import Deadline, DeadlinePassed
 from .._operation import Invalid, Operation, plan
 from .._options import RequestOptions, Timeout
+from .._tracing import TRACING, OperationSpan, end_stream, stream_span
+from .._tracing import current as tracing_current
+from .._tracing import tracer as current_tracer
 from ..errors import (
     APIError,
     ConnectionError,
@@ -180,6 +183,7 @@ class _Run:
         self.attempts = 0
         self.drops = 0  # connections in a row that closed before bringing a message of this request
         self.msg_id = ""
+        self.span: OperationSpan | None = None  # with OpenTelemetry on: the execution's one span
 
     # --- errors ----------------------------------------------------------------------------------
     def common(self) -> dict[str, Any]:
@@ -243,7 +247,8 @@ class _Run:
                 return InvalidRequestError(handle, field_path="core", **self.common())
             self.attempts += 1
             try:
-                await channel.connect(handle.session, self.target, self.deadline, self.deadline.attempt)
+                with tracing_current(self.span):  # the handshake's HTTP span is the execution span's child
+                    await channel.connect(handle.session, self.target, self.deadline, self.deadline.attempt)
                 return None
             except DeadlinePassed as exc:
                 if exc.which == "total":
@@ -298,7 +303,8 @@ class _Run:
         left = self.deadline.remaining()
         if left is not None and left <= 0:
             return None  # the next receive says the deadline passed
-        result = await self.core.send(self.rest.get, {"kernel_id": self.kernel_id}, self.rest_options(left))
+        with tracing_current(self.span):
+            result = await self.core.send(self.rest.get, {"kernel_id": self.kernel_id}, self.rest_options(left))
         if isinstance(result, Err) and isinstance(result.error, NotFoundError):
             message = f"kernel {self.kernel_id} no longer exists (GET /api/kernels/{{id}} is a 404)"
             return KernelGoneError(message, state="deleted", kernel_id=self.kernel_id, **self.common())
@@ -316,6 +322,12 @@ class _Run:
 
     async def timed_out(self, channels: KernelChannels, channel: KernelChannel) -> SessionkitError:
         """The deadline passed with the code running: interrupt, restart or leave it, as asked."""
+        if self.span is not None:
+            self.span.deadline("total", self.deadline.total)
+        with tracing_current(self.span):  # the interrupt's or restart's span is a child of this one
+            return await self.act_on_timeout(channels, channel)
+
+    async def act_on_timeout(self, channels: KernelChannels, channel: KernelChannel) -> SessionkitError:
         action = self.model.on_timeout
         if action == "none":
             return self.timeout_error("left running")
@@ -422,7 +434,34 @@ class _Run:
         return _output(message)
 
     async def outputs(self) -> AsyncGenerator[Result[Sized, SessionkitError], None]:
-        """The execution's outputs as they come, the reply last; or one error that ends it."""
+        """The execution's outputs as they come, the reply last; or one error that ends it. With
+        OpenTelemetry on, one span for the whole execution (`sessionkit.events` counts the outputs)."""
+        tracer = current_tracer() if TRACING else None
+        if tracer is not None:
+            self.span = stream_span(tracer, self.op, self.cfg.service, self.model)
+            self.span.span.set_attribute("sessionkit.kernel.id", self.kernel_id)
+        last: SessionkitError | None = None
+        finished = False
+        try:
+            async with aclosing(self.untraced()) as items:
+                async for item in items:
+                    if isinstance(item, Err):
+                        last = item.error
+                    elif isinstance(item.value[0], ExecuteReply):
+                        finished = True  # the last item: a caller that stops here has read it all
+                        if self.span is not None:
+                            self.span.events += 1
+                            self.span.span.set_attribute("sessionkit.execution.status", item.value[0].status)
+                    elif self.span is not None:
+                        self.span.events += 1
+                    yield item
+            finished = True
+        finally:
+            if self.span is not None:
+                self.span.span.set_attribute("sessionkit.attempts", self.attempts)
+                end_stream(self.span, last, cancelled=not finished and last is None)
+
+    async def untraced(self) -> AsyncGenerator[Result[Sized, SessionkitError], None]:
         channels = self.core.kernel_channels()
         if isinstance(channels, str):
             yield self.fail(InvalidRequestError(channels, field_path="core", **self.common()))
