@@ -52,7 +52,7 @@ def _ack_at_once(sock: Any) -> None:
     Quick-ACK mode does not last, so it is asked for again after every message.
     """
     if sock is not None and _QUICKACK is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, AttributeError):  # a loop whose socket stand-in lacks it
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
 
