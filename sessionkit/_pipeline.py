@@ -25,7 +25,7 @@ import aiohttp
 
 from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
 from ._bodies import Body
-from ._deadline import Deadline, DeadlinePassed, Which
+from ._deadline import Deadline, DeadlinePassed, Which, client_timeout
 from ._hooks import HookContext, PreparedRequest
 from ._logging import logger, redact_headers
 from ._operation import Invalid, Operation, Planned, plan
@@ -235,10 +235,14 @@ async def _attempt(pool: Pool, call: _Call) -> Raw | SessionkitError:
     clock = cfg.clock
     started = clock.monotonic()
     ends = None if watch is not None or budget is None else started + budget
+    # Python 3.10 and a streamed body: aiohttp's `total` would also cut the body's reading (each
+    # read of it is bounded by the deadline), so `wait_for` holds the attempt up to the answer's head.
+    held = watch is None and budget is not None and call.op.streams
+    if held:
+        timeout, ends = client_timeout(None, call.connect), None
     resend = None if call.span is None else call.attempts - 1  # marks the HTTP spans of retries
     sending = send_attempt(handle.send, call.op.method, url, headers, body, timeout, ends, clock, call.limits, resend)
-    if watch is None and budget is not None and call.op.streams:
-        # Python 3.10 and a streamed body: aiohttp's `total` would also cut the body's reading.
+    if held:
         sending = asyncio.wait_for(sending, budget)
     failure: BaseException
     try:

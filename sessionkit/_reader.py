@@ -74,7 +74,9 @@ def identity(headers: Mapping[str, str]) -> bool:
 
 
 class _Inflater:
-    """gzip or deflate (zlib-wrapped, or raw as some servers send it), inflated `CHUNK` bytes at a time."""
+    """gzip or deflate (zlib-wrapped, or raw as some servers send it), inflated `CHUNK` bytes at a
+    time. Several gzip members one after the other are one body (RFC 1952); a body that ends before
+    its compressed stream does is cut short, never taken as whole."""
 
     __slots__ = ("_raw_fallback", "_zlib")
 
@@ -84,28 +86,36 @@ class _Inflater:
 
     def pieces(self, data: bytes) -> Iterator[bytes]:
         """The inflated bytes of `data`, in pieces of at most `CHUNK` bytes."""
-        try:
-            out = self._zlib.decompress(data, CHUNK)
-        except zlib.error:
-            if not self._raw_fallback:
-                raise aiohttp.ClientPayloadError("the body is not valid gzip or deflate") from None
-            self._raw_fallback = False
-            self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
-            yield from self.pieces(data)
-            return
-        self._raw_fallback = False
-        if out:
-            yield out
-        while self._zlib.unconsumed_tail:
+        while data:
             try:
-                out = self._zlib.decompress(self._zlib.unconsumed_tail, CHUNK)
+                out = self._zlib.decompress(data, CHUNK)
             except zlib.error:
-                raise aiohttp.ClientPayloadError("the body is not valid gzip or deflate") from None
+                if not self._raw_fallback:
+                    raise aiohttp.ClientPayloadError("the body is not valid gzip or deflate") from None
+                self._raw_fallback = False
+                self._zlib = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+                continue  # the same data, read as raw deflate
+            self._raw_fallback = False
             if out:
                 yield out
+            while self._zlib.unconsumed_tail:
+                try:
+                    out = self._zlib.decompress(self._zlib.unconsumed_tail, CHUNK)
+                except zlib.error:
+                    raise aiohttp.ClientPayloadError("the body is not valid gzip or deflate") from None
+                if out:
+                    yield out
+            data = self._zlib.unused_data if self._zlib.eof else b""
+            if data:  # the next member
+                self._zlib = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)
 
     def finish(self) -> bytes:
-        return self._zlib.flush(CHUNK)
+        """What is left inflated at the end of the body; `ClientPayloadError` if the compressed
+        stream had not ended (a body cut short, whatever its Content-Length said)."""
+        tail = self._zlib.flush()
+        if not self._zlib.eof:
+            raise aiohttp.ClientPayloadError("the compressed body was cut short before its end")
+        return tail
 
 
 def decoder(headers: Mapping[str, str]) -> _Inflater | None:

@@ -25,6 +25,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.v import format_exception
 
 from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
+from ._bodies import Upload
 from ._structgen import make_structure_fn, optional_inner
 
 __all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]
@@ -196,6 +197,15 @@ def _structure_open_enum(value: Any, tp: Any) -> Any:
     return member if member is not None else tp(value)
 
 
+def _structure_upload(value: Any, _: Any) -> Upload:
+    # A hook of its own, so that a source `Upload` refuses (a lone surrogate in a file's name, a
+    # wrong type) is reported at its field; through the attrs converter it was blamed on "$".
+    try:
+        return Upload.of(value)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
     # A request is read strictly, by Python names; a response leniently (unknown fields ignored).
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=request)
@@ -209,6 +219,8 @@ def _make_converter(detailed: bool, request: bool = False) -> cattrs.Converter:
     conv.register_structure_hook(datetime, _parse_datetime)
     conv.register_unstructure_hook(datetime, _format_datetime)
     conv.register_structure_hook_func(lambda tp: tp is Any, _structure_any)  # 3.10: Any is no class
+    if request:
+        conv.register_structure_hook(Upload, _structure_upload)
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
         fields = attrs.fields(cls)

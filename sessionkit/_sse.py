@@ -25,6 +25,7 @@ it) closes the connection.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import re
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -54,6 +55,7 @@ T = TypeVar("T")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _HEADER_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what a header value may not hold
 _MAX_RETRY_DIGITS = 10
+_EVENTS_PER_TURN = 256  # events handed out between two turns of the event loop, at most
 EVENT_STREAM = "text/event-stream"
 
 
@@ -263,6 +265,8 @@ async def _events(
                     return
                 for event in events:
                     delivered += 1
+                    if delivered % _EVENTS_PER_TURN == 0:
+                        await asyncio.sleep(0)  # a flood of tiny events leaves the loop its turns
                     decoded = decode(event)
                     yield decoded if isinstance(decoded, Ok) else Err(secrets.scrub_error(decoded.error))
         if failure is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import ipaddress
 import math
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -200,6 +201,13 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError, asyncio.TimeoutError, TimeoutError)
 
 
+def _ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
 def check_redis_url(url: object) -> str:
     """`url` if redis-py can connect with it (`redis://`, `rediss://` or `unix://`); `ValueError`
     naming what is wrong otherwise (the URL shown without its password)."""
@@ -212,6 +220,8 @@ def check_redis_url(url: object) -> str:
     except ValueError as exc:
         reason = "a bad IPv6 host" if "IPv6" in str(exc) else "a port that is not a number from 0 to 65535"
         raise ValueError(f"the Redis URL {shown!r} has {reason}") from None
+    if parts.netloc.rpartition("@")[2].startswith("[") and not _ipv6(parts.hostname or ""):
+        raise ValueError(f"the Redis URL {shown!r} has a bad IPv6 host")  # Python 3.10's parser lets it through
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError(f"the Redis URL {shown!r} must start with redis://, rediss:// or unix://")
     if parts.scheme != "unix" and not parts.hostname:
@@ -220,10 +230,15 @@ def check_redis_url(url: object) -> str:
         raise ValueError(f"the Redis URL {shown!r} has no socket path")
     if port == 0:
         raise ValueError(f"the Redis URL {shown!r} has port 0")
-    from redis.asyncio.connection import parse_url
+    if parts.scheme != "unix" and parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        # redis-py would quietly use database 0 for `redis://host/abc`
+        raise ValueError(f"the Redis URL {shown!r} names no database number (its path must be /N)")
+    from redis.asyncio.connection import ConnectionPool
 
     try:
-        parse_url(url)
+        # Build (never connect) one connection: a query parameter redis-py does not know
+        # (`?foo=bar`) passes its URL parser and fails only here, as a TypeError.
+        ConnectionPool.from_url(url).make_connection()  # pyright: ignore[reportUnknownMemberType]
     except (ValueError, TypeError) as exc:
         raise ValueError(f"the Redis URL {shown!r} is refused by redis-py: {redact_url(str(exc))}") from None
     return url
