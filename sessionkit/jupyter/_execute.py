@@ -42,24 +42,20 @@ from ..errors import (
 from ..result import Err, Ok, Result
 from ._channels import KernelChannel, KernelChannels, Target
 from ._framing import FramingError, Incoming, decode, encode, new_header
+from ._messages import gone, output, reply, text
 from .errors import ExecutionTimeoutError, KernelAction, KernelGoneError
 from .models import ExecuteRequest, Kernel
 from .outputs import (
     Answer,
-    ClearOutput,
-    DisplayData,
-    ErrorOutput,
     ExecuteReply,
-    ExecuteResult,
     InputRequest,
     KernelOutput,
-    StreamText,
 )
 
 if TYPE_CHECKING:
     from ._core import JupyterCore
 
-__all__ = ["KernelRest", "Sized", "execute_outputs"]
+__all__ = ["KernelRest", "Sized", "execute_outputs", "prepare"]
 
 CHECK_AFTER = 5.0
 """The longest silence (seconds) before the kernel is asked for by REST; `Timeout.attempt` if shorter."""
@@ -78,82 +74,6 @@ class KernelRest:
     get: Operation[Any, Kernel]
     interrupt: Operation[Any, None]
     restart: Operation[Any, Kernel]
-
-
-def _str(content: Mapping[str, Any], key: str, default: str | None = None) -> str:
-    value = content.get(key, default)
-    if not isinstance(value, str):
-        raise FramingError(f"its {key!r} is not a string")
-    return value
-
-
-def _dict(content: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = content.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise FramingError(f"its {key!r} is not a JSON object")
-    return value  # pyright: ignore[reportUnknownVariableType]
-
-
-def _count(content: Mapping[str, Any]) -> int | None:
-    value = content.get("execution_count")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _error(content: Mapping[str, Any]) -> ErrorOutput:
-    lines: Any = content.get("traceback") or []
-    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):  # pyright: ignore[reportUnknownVariableType]
-        raise FramingError("its 'traceback' is not a list of strings")
-    return ErrorOutput(ename=_str(content, "ename", ""), evalue=_str(content, "evalue", ""), traceback=lines)  # pyright: ignore[reportUnknownArgumentType]
-
-
-def _output(message: Incoming) -> KernelOutput | None:
-    """The output an iopub message of this request carries (None: busy, execute_input, unknown)."""
-    kind = message.msg_type
-    if kind not in ("stream", "display_data", "update_display_data", "execute_result", "error", "clear_output"):
-        return None
-    content = message.content()
-    if kind == "stream":
-        return StreamText(name=_str(content, "name"), text=_str(content, "text"))
-    if kind == "execute_result":
-        return ExecuteResult(
-            execution_count=_count(content), data=_dict(content, "data"), metadata=_dict(content, "metadata")
-        )
-    if kind == "error":
-        return _error(content)
-    if kind == "clear_output":
-        return ClearOutput(wait=content.get("wait") is True)
-    return DisplayData(
-        data=_dict(content, "data"),
-        metadata=_dict(content, "metadata"),
-        transient=_dict(content, "transient"),
-        output_type=kind,
-    )
-
-
-def _reply(content: Mapping[str, Any]) -> ExecuteReply:
-    status = _str(content, "status")
-    error = _error(content) if status == "error" else None
-    payload = content.get("payload")
-    kept = [p for p in payload if isinstance(p, dict)] if isinstance(payload, list) else []  # pyright: ignore[reportUnknownVariableType]
-    return ExecuteReply(status=status, execution_count=_count(content), error=error, payload=kept)  # pyright: ignore[reportUnknownArgumentType]
-
-
-def _gone(message: Incoming, kernel_id: str, common: Mapping[str, Any]) -> KernelGoneError | None:
-    """A kernel going away, told by a message of any request (a delete, a restart, a death)."""
-    if message.msg_type == "shutdown_reply":
-        restart = message.content().get("restart") is True
-        state = "restarting" if restart else "shut down"
-        reason = "was restarted" if restart else "was shut down (deleted)"
-    elif message.msg_type == "status" and message.content().get("execution_state") in ("dead", "restarting"):
-        state = message.content()["execution_state"]
-        reason = "died and is restarting" if state == "restarting" else "is dead"
-    else:
-        return None
-    return KernelGoneError(
-        f"kernel {kernel_id} {reason} while the code ran", state=state, kernel_id=kernel_id, **common
-    )
 
 
 class _Run:
@@ -420,18 +340,18 @@ class _Run:
     def own(self, message: Incoming, channel: KernelChannel) -> KernelOutput | ExecuteReply | bool | None:
         """What a message of this request means: an output, the reply, True for the idle status."""
         if message.channel == "shell":
-            return _reply(message.content()) if message.msg_type == "execute_reply" else None
+            return reply(message.content()) if message.msg_type == "execute_reply" else None
         if message.channel == "stdin":
             if message.msg_type != "input_request":
                 return None
             content = message.content()
             answer = self.answerer(channel, message.header)
             return InputRequest(
-                prompt=_str(content, "prompt", ""), password=content.get("password") is True, answer=answer
+                prompt=text(content, "prompt", ""), password=content.get("password") is True, answer=answer
             )
         if message.msg_type == "status":
             return message.content().get("execution_state") == "idle"
-        return _output(message)
+        return output(message)
 
     async def outputs(self) -> AsyncGenerator[Result[Sized, SessionkitError], None]:
         """The execution's outputs as they come, the reply last; or one error that ends it. With
@@ -532,11 +452,11 @@ class _Run:
             return message, 0
         try:
             if message.parent_id != self.msg_id:
-                gone = _gone(message, self.kernel_id, self.common())
-                if gone is not None:
+                ended = gone(message, self.kernel_id, self.common())
+                if ended is not None:
                     channels.forget(channel)
                     await channel.abort()
-                return gone, 0
+                return ended, 0
             self.drops = 0
             return self.own(message, channel), message.size
         except FramingError as exc:
