@@ -4,8 +4,9 @@ type checkers flag a misspelled key, a wrong value type or a missing required ke
     python scripts/gen_params.py           # rewrite the files
     python scripts/gen_params.py --check   # exit 1 if a file is not what the models say
 
-The request models are the `request` types of the `Operation`s each service declares, and every
-attrs model reachable from their fields.
+The request models are the `request` types of the `Operation`s each service declares (in its
+`sessions.py` and any sibling module with an `OPERATIONS` registry, such as Jupyter's `kernels.py`),
+and every attrs model reachable from their fields.
 """
 
 from __future__ import annotations
@@ -105,14 +106,15 @@ def _leaves(tp: Any) -> list[Any]:
     return [leaf for a in args for leaf in _leaves(a)] if args else [tp]
 
 
-def params_source(package: str, sessions: types.ModuleType) -> str | None:
+def params_source(package: str, modules: list[types.ModuleType]) -> str | None:
     renderer = Renderer(package)
-    for value in vars(sessions).values():
-        if isinstance(value, Operation) and value.request is not None:
-            renderer.model(value.request)
-        own = getattr(value, REQUEST_MODEL, None)  # a helper's own request model (`@drives`)
-        if callable(value) and isinstance(own, type) and attrs.has(own):
-            renderer.model(own)
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, Operation) and value.request is not None:
+                renderer.model(value.request)
+            own = getattr(value, REQUEST_MODEL, None)  # a helper's own request model (`@drives`)
+            if callable(value) and isinstance(own, type) and attrs.has(own):
+                renderer.model(own)
     if not renderer.models:
         return None
     classes: list[str] = []
@@ -163,12 +165,22 @@ def targets() -> dict[Path, str]:
         for path in sorted(pkg_dir.rglob("sessions.py")):
             module_name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
             sub_package = module_name.rsplit(".", 1)[0]
-            source = params_source(
-                sub_package if sub_package != package else package, importlib.import_module(module_name)
-            )
+            source = params_source(sub_package if sub_package != package else package, _registries(path, sub_package))
             if source is not None:
                 out[path.with_name("params.py")] = source
     return out
+
+
+def _registries(sessions: Path, package: str) -> list[types.ModuleType]:
+    """`sessions.py`'s module and every public sibling module that keeps an `OPERATIONS` registry."""
+    modules = [importlib.import_module(f"{package}.sessions")]
+    for sibling in sorted(sessions.parent.glob("*.py")):
+        if sibling.stem.startswith("_") or sibling.stem in ("sessions", "params", "models", "errors"):
+            continue
+        module = importlib.import_module(f"{package}.{sibling.stem}")
+        if hasattr(module, "OPERATIONS"):
+            modules.append(module)
+    return modules
 
 
 def main(argv: list[str]) -> int:

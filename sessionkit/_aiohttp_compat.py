@@ -18,7 +18,11 @@ import aiohttp
 __all__ = [
     "DIRECT_REQUEST",
     "NO_RESEND",
+    "FrameGuard",
     "abandon",
+    "abort_websocket",
+    "guard_frames",
+    "queued",
     "request_function",
     "session_loop",
     "turn_off_resend",
@@ -79,3 +83,84 @@ def abandon(session: aiohttp.ClientSession) -> None:
     if close is not None:
         with contextlib.suppress(Exception):
             close()
+
+
+FRAME_OVERHEAD = 14
+"""The most bytes a WebSocket frame adds to its payload (2 + 8 length + 4 mask)."""
+
+
+class FrameGuard:
+    """Bounds the bytes a WebSocket's parser holds for messages the reader has not taken yet.
+
+    aiohttp's `max_msg_size` refuses an oversized message, but up to 3.13 (3.13.4 included) only
+    once the whole frame is buffered: a server announcing a frame of 2**62 bytes would be buffered
+    until the deadline (3.14 refuses the announced length before reading it). The guard sits in front of the parser, counts what it is fed, and is told what the
+    reader took (`taken`); past `limit` bytes held it closes the connection (`tripped`), so a
+    frame that never ends costs at most `limit` bytes. What it counts over: frame headers, and the
+    messages aiohttp's own queue holds (flow control stops the socket past 64 KiB of those).
+    """
+
+    def __init__(self, parser: Any, transport: Any, limit: int) -> None:
+        self._parser, self._transport, self.limit = parser, transport, limit
+        self.held = 0
+        self.tripped = False
+
+    def feed_data(self, data: bytes) -> Any:
+        if self.tripped:
+            return False, b""  # the connection is being closed: nothing more is parsed
+        self.held += len(data)
+        if self.held > self.limit:
+            self.tripped = True
+            self._transport.abort()
+            return False, b""
+        return self._parser.feed_data(data)
+
+    def feed_eof(self) -> Any:
+        return self._parser.feed_eof()
+
+    def taken(self, size: int) -> None:
+        """The reader took a message of `size` payload bytes (a control frame counts too)."""
+        self.held = max(0, self.held - size - FRAME_OVERHEAD)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+def guard_frames(ws: aiohttp.ClientWebSocketResponse[bool], limit: int) -> FrameGuard | None:
+    """Put a `FrameGuard` of `limit` bytes in front of `ws`'s frame parser (the protocol's private
+    `_payload_parser`); None when this aiohttp keeps it elsewhere (then `max_msg_size` alone holds)."""
+    response = getattr(ws, "_response", None)
+    connection = getattr(response, "connection", None)
+    protocol = getattr(connection, "protocol", None)
+    parser = getattr(protocol, "_payload_parser", None)
+    transport = getattr(protocol, "transport", None)
+    if protocol is None or parser is None or transport is None or not hasattr(parser, "feed_data"):
+        return None
+    guard = FrameGuard(parser, transport, limit)
+    protocol._payload_parser = guard  # pyright: ignore[reportAttributeAccessIssue]
+    return guard
+
+
+def abort_websocket(ws: aiohttp.ClientWebSocketResponse[bool]) -> bool:
+    """Close `ws`'s connection at once, without the close handshake a hostile server would never
+    finish (its response's private `_response`); False when this aiohttp keeps it elsewhere (the
+    caller then closes politely, within `ws_close`)."""
+    response = getattr(ws, "_response", None)
+    close = getattr(response, "close", None)
+    if close is None:
+        return False
+    close()
+    return True
+
+
+def queued(ws: aiohttp.ClientWebSocketResponse[bool]) -> bool:
+    """Whether `ws.receive()` would return at once: a message aiohttp has read off the socket is
+    waiting, or the stream ended (its reader's private `_buffer`, and `is_eof()` where it has it).
+    False when this aiohttp keeps them elsewhere: the caller then learns of them by reading."""
+    reader = getattr(ws, "_reader", None)
+    buffer = getattr(reader, "_buffer", None)
+    is_eof = getattr(reader, "is_eof", None)
+    try:
+        return bool(buffer) or (callable(is_eof) and bool(is_eof()))
+    except Exception:  # a shape this code does not know
+        return False

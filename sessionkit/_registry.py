@@ -99,6 +99,11 @@ class Registered:
         return " ".join(parts[1:] if parts[0] == "sessions" else parts)
 
     @property
+    def group(self) -> str:
+        """The group of the operation's id: `"sessions"`, or another (`"jupyter.kernels.execute"` -> `"kernels"`)."""
+        return self.operation.id.split(".")[1]
+
+    @property
     def summary(self) -> str:
         """The first line of the function's docstring."""
         return (inspect.getdoc(self.function) or "").split("\n", 1)[0]
@@ -116,6 +121,12 @@ class Registered:
         """The request key the body goes under, when the body is one field of the request."""
         body = self.operation.body
         return body if body not in (None, "*") else None
+
+    @property
+    def takes_code(self) -> bool:
+        """Whether the request has a `code` field: code to run (the CLI's `--code` and `--file`)."""
+        request = self.operation.request
+        return request is not None and any(a.name == "code" for a in attrs.fields(request))
 
     @property
     def takes_body(self) -> bool:

@@ -9,10 +9,24 @@ request, whether the caller wrote a mapping or built the model by hand, and a br
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sized
 from typing import Any
 
-__all__ = ["Check", "at_least", "at_most_items", "between", "each", "fields", "greater_than", "length", "non_empty"]
+__all__ = [
+    "Check",
+    "at_least",
+    "at_most_items",
+    "between",
+    "each",
+    "fields",
+    "greater_than",
+    "length",
+    "non_empty",
+    "one_of",
+    "seconds",
+    "unicode",
+]
 
 Check = Callable[[Any], str | None]
 """A rule for one value: None when it holds, else why not. `None` values are not checked."""
@@ -32,6 +46,25 @@ def between(low: float, high: float) -> Check:
 
 def at_most_items(count: int) -> Check:
     return lambda v: None if len(v) <= count else f"at most {count} items, got {len(v)}"
+
+
+def one_of(*allowed: str) -> Check:
+    shown = ", ".join(repr(a) for a in allowed)
+    return lambda v: None if v in allowed else f"must be one of {shown}, got {v!r}"
+
+
+def seconds(value: float) -> str | None:
+    """A duration: a finite number of seconds > 0 (0, negative, NaN and infinity are refused)."""
+    return None if math.isfinite(value) and value > 0 else f"must be a finite number of seconds > 0, got {value!r}"
+
+
+def unicode(value: str) -> str | None:
+    """Text that UTF-8 can carry (a lone surrogate, say from a `\\ud800` escape, cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode (a lone surrogate at character {exc.start})"
+    return None
 
 
 def length(low: int, high: int) -> Check:

@@ -55,11 +55,15 @@ def commands() -> str:
     """The console script's services and commands, as the CLI builds them from the registries."""
     from sessionkit._cli.table import SERVICES, ops_of
 
-    rows = ["| service | commands (`ID` fills the request key shown) | credentials |", "| --- | --- | --- |"]
+    rows = [
+        "| service | commands (`sessions` unless a group is named; `ID` fills the request key shown) | credentials |",
+        "| --- | --- | --- |",
+    ]
     for service in SERVICES.values():
         shown = []
         for op in ops_of(service):
-            name = f"`{op.name} ID`" if op.id_key else f"`{op.name}`"
+            called = f"{op.group} {op.short}" if op.short else op.name
+            name = f"`{called} ID`" if op.id_key else f"`{called}`"
             extra = " (`--all`)" if op.every_page is not None else ""
             key = f" ({op.id_key})" if op.id_key else ""
             shown.append(name + key + extra)

@@ -4,7 +4,7 @@ A server may send JSON nested hundreds of levels deep (up to `sessionkit._json.M
 free-form field, deeper in an error body kept as text); the standard library's encoder and cattrs's
 unstructuring recurse per level and would raise `RecursionError` while printing it. This writer
 keeps its own stack. Models are written with their wire names, leaving out unset (None-default)
-fields as requests do; enums as their values, datetimes in ISO 8601 with "Z", anything else that is
+fields as requests do, and private (`_`-named) fields; enums as their values, datetimes in ISO 8601 with "Z", anything else that is
 not JSON as its `str`.
 """
 
@@ -36,6 +36,8 @@ def _fields(model: Any) -> dict[str, Any]:
     """A model's wire names and values, unset (None-default) fields left out."""
     out: dict[str, Any] = {}
     for a in attrs.fields(type(model)):  # pyright: ignore[reportUnknownArgumentType]
+        if a.name.startswith("_"):
+            continue  # a private field (an input request's answer function) is no output
         value = getattr(model, a.name)
         if value is None and a.default is None:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from .._core import VERSION
@@ -59,8 +60,15 @@ def _connection_flags(service: Service) -> _Parser:
     return common
 
 
+_CODE_EPILOG = """
+For code (--code, --file): its outputs are printed as they come (stdout and displays' text on
+stdout, stderr and tracebacks on stderr); exit 0 when it ran without error, 1 when it raised or was
+aborted, 3 when the execution timed out or the kernel went away."""
+
+
 def _add_op(parent: Any, op: Op, common: _Parser) -> None:
-    cmd: _Parser = parent.add_parser(op.name, help=op.help, description=op.help, parents=[common], epilog=_EPILOG)
+    epilog = _EPILOG + (_CODE_EPILOG if op.takes_code and not op.streams else "")
+    cmd: _Parser = parent.add_parser(op.name, help=op.help, description=op.help, parents=[common], epilog=epilog)
     cmd.formatter_class = argparse.RawDescriptionHelpFormatter
     cmd.set_defaults(op_spec=op)
     if op.id_key is not None:
@@ -128,12 +136,43 @@ def _add_op(parent: Any, op: Op, common: _Parser) -> None:
         )
     if op.every_page is not None:
         cmd.add_argument("--all", action="store_true", help="follow every page; print one JSON array")
+    if op.takes_code:
+        _add_code_flags(cmd, op)
     if op.waits:
         cmd.add_argument(
             "--wait-timeout", type=_seconds, default=600.0, metavar="SECONDS", help="give up after (default 600)"
         )
         if op.takes_until:
             cmd.add_argument("--until", metavar="STATE[,STATE...]", help="the states that end the wait")
+
+
+def _add_code_flags(cmd: _Parser, op: Op) -> None:
+    group = cmd.add_argument_group("code")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument("--code", metavar="CODE", help="the code to run")
+    source.add_argument("--file", metavar="PATH|-", help="run the code in this file (- for stdin)")
+    group.add_argument(
+        "--execution-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long the code may run, queue and connection included (default 30)",
+    )
+    group.add_argument(
+        "--on-timeout",
+        choices=("interrupt", "restart", "none"),
+        help="what to do with code still running at the timeout (default interrupt)",
+    )
+    group.add_argument("--no-history", action="store_true", help="do not count the code in the kernel's history")
+    if not op.streams:
+        group.add_argument("--allow-stdin", action="store_true", help="answer the code's input() from stdin")
+
+
+def _add_group(groups: Any, name: str, service: Service, members: list[Op], common: _Parser) -> None:
+    """A sub-command for a group of operations other than `sessions` (`jupyter kernels execute`)."""
+    parser = groups.add_parser(name, help=f"{service.name} {name} operations", description=f"{service.name} {name}")
+    ops = parser.add_subparsers(dest="op", required=True, metavar="{" + ",".join(o.short for o in members) + "}")
+    for op in members:
+        _add_op(ops, replace(op, name=op.short), common)
 
 
 FAKE_SERVICES = ("devin", "devin-v3", "jupyter", "log10", "mix", "orq")  # `sessionkit._cli.fake.FAKES`' keys
@@ -163,16 +202,23 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     for service in SERVICES.values():
         svc = services.add_parser(service.name, help=service.help, description=service.help)
         svc.set_defaults(service_spec=service)
-        groups = svc.add_subparsers(dest="group", required=True, metavar="sessions")
-        sessions = groups.add_parser("sessions", help=f"{service.name} session operations")
         named = service.name in argv[:1]
         service_ops = ops_of(service) if named else ()
+        other_groups: dict[str, list[Op]] = {}
+        for op in service_ops:
+            if op.group != "sessions" and op.short:
+                other_groups.setdefault(op.group, []).append(op)
+        metavar = "{" + ",".join(["sessions", *other_groups]) + "}" if other_groups else "sessions"
+        groups = svc.add_subparsers(dest="group", required=True, metavar=metavar)
+        sessions = groups.add_parser("sessions", help=f"{service.name} session operations")
         ops = sessions.add_subparsers(
             dest="op", required=True, metavar="{" + ",".join(o.name for o in service_ops) + "}" if named else "OP"
         )
         common = _connection_flags(service)
         for op in service_ops:
             _add_op(ops, op, common)
+        for name, members in other_groups.items():
+            _add_group(groups, name, service, members, common)
     return parser
 
 
@@ -183,9 +229,14 @@ def check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         return
     batch = getattr(ns, "batch", False)
     if op.id_key is not None and not batch and ns.id is None:
-        parser.error(f"{ns.service} sessions {op.name} needs the session id")
+        what = "session id" if op.id_key in ("session", "session_id", "id", "devin_id") else op.id_key.replace("_", " ")
+        parser.error(f"{ns.service} {ns.group} {op.name} needs the {what}")
+    if op.takes_code and batch and (ns.code is not None or ns.file is not None):
+        parser.error("--batch reads every request (its code included) from stdin: give no --code or --file")
+    if op.takes_code and getattr(ns, "allow_stdin", False) and getattr(ns, "file", None) == "-":
+        parser.error("--allow-stdin answers input() from stdin, which --file - already reads: give the file by path")
     if op.runs and not getattr(ns, "message", None):
-        parser.error(f"{ns.service} sessions {op.name} needs --message TEXT")
+        parser.error(f"{ns.service} {ns.group} {op.name} needs --message TEXT")
     if batch and (getattr(ns, "id", None) is not None or getattr(ns, "body", None) is not None):
         parser.error("--batch reads every request from stdin: give no id and no --body")
     if not batch and (getattr(ns, "grace", None) is not None or getattr(ns, "resume", None) is not None):

@@ -16,6 +16,7 @@ from .._reader import ByteStream
 from ..errors import SessionkitError
 from ..result import Err, Ok, Result
 from .batchrun import rate_limiter, run_batch
+from .code import run_code, with_code
 from .output import EXIT_API, EXIT_CONNECTION, EXIT_OK, UsageError, dumps, ndjson_line, print_error, print_result
 from .request import build_request, read_body
 from .table import Op, Service
@@ -42,6 +43,8 @@ async def run_operation(ns: argparse.Namespace) -> int:
         if body is None and op.default_body is not None:
             body = json.loads(op.default_body)
         request = build_request(op, getattr(ns, "id", None), body)
+        if op.takes_code:
+            request = with_code(request, ns)
     module = importlib.import_module(service.module)
     fn = op.fn
     try:
@@ -60,6 +63,10 @@ async def run_operation(ns: argparse.Namespace) -> int:
             return print_result(await fn(core, request, **extra))
         if getattr(ns, "all", False) and op.every_page is not None:
             return await _run_all(op.every_page, core, request)
+        if op.takes_code and not op.streams:
+            stream = getattr(module, f"{getattr(fn, '__name__', '')}_stream", None)
+            if stream is not None:
+                return await run_code(stream, core, request)
         if op.streams:
             return await _run_stream(fn, core, request)
         result: Result[Any, SessionkitError] = await fn(core, request)

@@ -46,11 +46,16 @@ class Op:
     waits: bool = False  # `fn` is a waiter: `(core, request, *, timeout, [until])`
     takes_until: bool = False
     streams: bool = False  # `fn` is an async iterator of results: each is printed as it comes
+    group: str = "sessions"  # the id's group: a service's other groups get a sub-command of their own
+    short: str = ""  # the name within `group` (`kernels execute`), when the group is not "sessions"
+    takes_code: bool = False  # the request holds code to run: `--code` / `--file`, outputs printed as text
     runs: bool = False  # `fn` drives a turn: `(core, {"id", "message"}, *, on_permission, options)`
 
     @classmethod
     def of(cls, entry: Registered) -> Op:
         note = _IDEMPOTENCY_NOTES.get(entry.idempotency, "")
+        group = entry.group
+        short = entry.name.split(" ", 1)[1] if group != "sessions" and " " in entry.name else ""
         return cls(
             name=entry.name.replace(" ", "-").replace("_", "-"),
             help=entry.summary + note,
@@ -63,6 +68,9 @@ class Op:
             default_body=DEFAULT_BODIES.get(entry.operation.id),
             idempotency=entry.idempotency,
             streams=entry.streams,
+            group=group,
+            short=short.replace(" ", "-").replace("_", "-"),
+            takes_code=entry.takes_code,
         )
 
 

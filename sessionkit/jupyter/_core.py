@@ -1,4 +1,4 @@
-"""`JupyterCore`: token auth for a Jupyter Server."""
+"""`JupyterCore`: token auth for a Jupyter Server, and the kernel channels its executions share."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ from typing_extensions import Unpack
 
 from .._core import BaseCore, CoreOptions
 from ..errors import status_table
+from ._channels import KernelChannels
 from .errors import JUPYTER_ERRORS
 
 
 class JupyterCore(BaseCore):
-    """A Jupyter Server client core. `token` falls back to the `JUPYTER_TOKEN` environment variable."""
+    """A Jupyter Server client core. `token` falls back to the `JUPYTER_TOKEN` environment variable.
+
+    Code run with `kernels_execute` goes over one WebSocket per kernel, kept open for the next
+    executions on that kernel and closed with the core (`aclose`, or leaving `async with`).
+    """
 
     service = "jupyter"
     credential_env = "JUPYTER_TOKEN"
@@ -26,6 +31,25 @@ class JupyterCore(BaseCore):
 
     def __init__(self, server_url: str | None = None, token: str | None = None, **options: Unpack[CoreOptions]) -> None:
         super().__init__(server_url=server_url, credential=token, **options)
+        self._channels: KernelChannels | None = None
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self._credential}"} if self._credential else {}
+
+    def kernel_channels(self) -> KernelChannels | str:
+        """The kernel channels of the running loop's pool (made on first use), or why there are none."""
+        handle = self.handle()
+        if isinstance(handle, str):
+            return handle
+        channels = self._channels
+        if channels is None or channels.session is not handle.session:
+            channels = self._channels = KernelChannels(handle.session)  # a new pool: the old channels went with it
+        return channels
+
+    async def aclose(self) -> None:
+        """Close every kernel channel, then the connection pool. Safe to call twice."""
+        self._closed = True  # first: an execution whose channel closes below must not open another
+        channels, self._channels = self._channels, None
+        if channels is not None:
+            await channels.aclose()
+        await super().aclose()

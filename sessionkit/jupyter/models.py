@@ -22,6 +22,11 @@ __all__ = [
     "KernelSpecs",
     "InterruptKernelRequest",
     "RestartKernelRequest",
+    "GetKernelRequest",
+    "StartKernelRequest",
+    "DeleteKernelRequest",
+    "ExecuteRequest",
+    "ON_TIMEOUT",
 ]
 
 
@@ -146,3 +151,53 @@ class RestartKernelRequest:
     """Which kernel to restart: a session's `kernel.id`."""
 
     kernel_id: str
+
+
+@attrs.define(kw_only=True)
+class GetKernelRequest:
+    """Which kernel to read: a session's `kernel.id`, or one `kernels_list` returned."""
+
+    kernel_id: str
+
+
+@attrs.define(kw_only=True)
+class StartKernelRequest:
+    """Body of `POST /api/kernels`: the kernelspec `name` (the server's default when unset) and
+    `path`, the directory the kernel starts in, relative to the server's root."""
+
+    name: str | None = None
+    path: str | None = None
+
+
+@attrs.define(kw_only=True)
+class DeleteKernelRequest:
+    """Which kernel to shut down and forget."""
+
+    kernel_id: str
+
+
+ON_TIMEOUT = ("interrupt", "restart", "none")
+"""What `ExecuteRequest.on_timeout` may say: interrupt the kernel, restart it, or leave it running."""
+
+
+@attrs.define(kw_only=True)
+class ExecuteRequest:
+    """Code to run in a kernel, over its channels WebSocket.
+
+    `timeout` (seconds) bounds the whole call: waiting for the kernel's queue, connecting and
+    running. When it passes, the kernel is interrupted (`on_timeout="interrupt"`), restarted
+    (`"restart"`) or left running (`"none"`), and the call ends in `Err(ExecutionTimeoutError)`.
+    `store_history=True` (as Jupyter front ends do) makes the code count in `execution_count` and
+    in the kernel's `In`/`Out`. `allow_stdin=True` lets the code call `input()`, which
+    `kernels_execute_stream`'s caller answers (`InputRequest.reply`); without it `input()` raises
+    in the kernel. `max_output_bytes` caps what `kernels_execute` keeps of stdout, stderr and
+    displays (the rest is counted in `Execution.omitted_bytes`).
+    """
+
+    kernel_id: str
+    code: str
+    timeout: float = 30.0
+    on_timeout: str = "interrupt"
+    store_history: bool = True
+    allow_stdin: bool = False
+    max_output_bytes: int = 32 * 1024 * 1024

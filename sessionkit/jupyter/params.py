@@ -15,8 +15,12 @@ __all__ = [
     "UpdateSessionRequestParams",
     "SessionUpdateParams",
     "DeleteSessionRequestParams",
+    "GetKernelRequestParams",
+    "StartKernelRequestParams",
+    "DeleteKernelRequestParams",
     "InterruptKernelRequestParams",
     "RestartKernelRequestParams",
+    "ExecuteRequestParams",
 ]
 
 
@@ -64,6 +68,25 @@ class DeleteSessionRequestParams(TypedDict, total=False):
     session: Required[str]
 
 
+class GetKernelRequestParams(TypedDict, total=False):
+    """The mapping form of `GetKernelRequest`."""
+
+    kernel_id: Required[str]
+
+
+class StartKernelRequestParams(TypedDict, total=False):
+    """The mapping form of `StartKernelRequest`."""
+
+    name: str | None
+    path: str | None
+
+
+class DeleteKernelRequestParams(TypedDict, total=False):
+    """The mapping form of `DeleteKernelRequest`."""
+
+    kernel_id: Required[str]
+
+
 class InterruptKernelRequestParams(TypedDict, total=False):
     """The mapping form of `InterruptKernelRequest`."""
 
@@ -74,3 +97,15 @@ class RestartKernelRequestParams(TypedDict, total=False):
     """The mapping form of `RestartKernelRequest`."""
 
     kernel_id: Required[str]
+
+
+class ExecuteRequestParams(TypedDict, total=False):
+    """The mapping form of `ExecuteRequest`."""
+
+    kernel_id: Required[str]
+    code: Required[str]
+    timeout: float
+    on_timeout: str
+    store_history: bool
+    allow_stdin: bool
+    max_output_bytes: int

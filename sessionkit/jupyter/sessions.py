@@ -1,5 +1,5 @@
-"""Jupyter Server `/api/sessions`, `/api/kernelspecs` and kernel actions: operation declarations and
-their functions."""
+"""Jupyter Server `/api/sessions` and `/api/kernelspecs`: operation declarations and their functions
+(the kernels' own are in `kernels.py`)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,7 @@ from .models import (
     CreateSessionRequest,
     DeleteSessionRequest,
     GetSessionRequest,
-    InterruptKernelRequest,
-    Kernel,
     KernelSpecs,
-    RestartKernelRequest,
     Session,
     UpdateSessionRequest,
 )
@@ -29,8 +26,6 @@ if TYPE_CHECKING:  # the mapping twins are for the checker; the pipeline reads a
         CreateSessionRequestParams,
         DeleteSessionRequestParams,
         GetSessionRequestParams,
-        InterruptKernelRequestParams,
-        RestartKernelRequestParams,
         UpdateSessionRequestParams,
     )
 
@@ -43,8 +38,6 @@ __all__ = [
     "sessions_delete",
     "sessions_wait_ready",
     "kernelspecs_list",
-    "kernels_interrupt",
-    "kernels_restart",
 ]
 
 CREATE_SESSION: Operation[CreateSessionRequest, Session] = Operation(
@@ -93,23 +86,6 @@ LIST_KERNELSPECS: Operation[None, KernelSpecs] = Operation(
     path="/api/kernelspecs",
     response=KernelSpecs,
     body=None,
-)
-INTERRUPT_KERNEL: Operation[InterruptKernelRequest, None] = Operation(
-    id="jupyter.kernels.interrupt",
-    method="POST",
-    path="/api/kernels/{kernel_id}/interrupt",
-    request=InterruptKernelRequest,
-    success=(204,),
-    body=None,
-    retry_safe=True,  # a second interrupt of the same kernel does what the first did
-)
-RESTART_KERNEL: Operation[RestartKernelRequest, Kernel] = Operation(
-    id="jupyter.kernels.restart",
-    method="POST",
-    path="/api/kernels/{kernel_id}/restart",
-    request=RestartKernelRequest,
-    response=Kernel,
-    body=None,  # not retried: a lost answer would restart the kernel twice
 )
 
 
@@ -207,26 +183,6 @@ async def kernelspecs_list(
 ) -> Result[KernelSpecs, SessionkitError]:
     """List the installed kernelspecs (the names `kernel.name` takes) and the default one."""
     return await core.send(LIST_KERNELSPECS, request, options)
-
-
-async def kernels_interrupt(
-    core: JupyterCore,
-    request: InterruptKernelRequest | InterruptKernelRequestParams,
-    *,
-    options: RequestOptions | None = None,
-) -> Result[None, SessionkitError]:
-    """Interrupt what a kernel runs (`{"kernel_id": session.kernel.id}`)."""
-    return await core.send(INTERRUPT_KERNEL, request, options)
-
-
-async def kernels_restart(
-    core: JupyterCore,
-    request: RestartKernelRequest | RestartKernelRequestParams,
-    *,
-    options: RequestOptions | None = None,
-) -> Result[Kernel, SessionkitError]:
-    """Restart a kernel (`{"kernel_id": session.kernel.id}`): its state is lost, its sessions keep it."""
-    return await core.send(RESTART_KERNEL, request, options)
 
 
 OPERATIONS = collect(__name__)

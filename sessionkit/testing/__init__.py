@@ -16,7 +16,7 @@ service's auth, status codes, error bodies and quirks, a request log and scripte
 
 | fake | imitates | auth |
 | --- | --- | --- |
-| `FakeJupyter(token)` | Jupyter Server 2.21 `/api/sessions` | `?token=` or `Authorization: token|Bearer` |
+| `FakeJupyter(token)` | Jupyter Server 2.21 `/api/sessions`, `/api/kernels` and the kernels' channels (code outputs registered with `kernel_outputs`) | `?token=` or `Authorization: token|Bearer` |
 | `FakeOrq(api_key)` | Orq `/v2/sessions` (threads) | `Authorization: Bearer` |
 | `FakeMix(version="0.10.1")` | Mix server 0.10.1 or 0.11.4: REST, files, event stream, an agent that asks (`script_turn`) | none |
 | `FakeDevin(api_key)` | Devin `/v1/sessions` | `Authorization: Bearer` |
@@ -35,7 +35,7 @@ from ._server import FakeServer, Fault, FaultKind, FaultQueue, RecordedRequest, 
 from .clock import FakeClock
 from .devin import FakeDevin
 from .devin_v3 import FakeDevinV3
-from .jupyter import FakeJupyter
+from .jupyter import CodeOutputs, FakeJupyter, KernelMessage
 from .log10 import FakeLog10
 from .mix import AskNotification, AskPermission, AwaitReconnect, DropStream, FailTurn, FakeMix, Pause, RunTool, Say
 from .orq import FakeOrq
@@ -44,6 +44,7 @@ __all__ = [
     "AskNotification",
     "AskPermission",
     "AwaitReconnect",
+    "CodeOutputs",
     "DropStream",
     "FailTurn",
     "Pause",
@@ -60,6 +61,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "FaultQueue",
+    "KernelMessage",
     "RecordedRequest",
     "SessionStore",
 ]

@@ -1,5 +1,5 @@
-"""`FakeJupyter`: an in-process imitation of Jupyter Server 2.21's `/api/sessions`, `/api/kernelspecs`
-and kernel interrupt and restart.
+"""`FakeJupyter`: an in-process imitation of Jupyter Server 2.21's `/api/sessions`, `/api/kernelspecs`,
+`/api/kernels` and the kernels' channels WebSocket.
 
 It keeps sessions and kernels in memory and reproduces the observed behaviour: create-or-return by
 `path` (201 both times), token auth (`?token=`, `Authorization: token|Bearer`) with the 403 bodies,
@@ -9,10 +9,24 @@ sharing it are dropped: a get of one before any list is a 404 saying so), and 20
 Interrupt is 204 (404 for an unknown kernel); restart is 200 with the kernel, now `"idle"` (500 for an
 unknown one).
 
-Kernels report `"starting"`, as on a server with no websocket client, until they are restarted,
-`set_execution_state` changes them, or the readiness you ask for passes: after
-`kernel_ready_after_polls` reads (GETs that report the kernel) or `kernel_ready_after` seconds on
-`clock` (pass the core's `FakeClock` to run that time instead of waiting it).
+Kernels report `"starting"`, as on a server with no websocket client, until a client connects to
+their channels, they are restarted, `set_execution_state` changes them, or the readiness you ask
+for passes: after `kernel_ready_after_polls` reads (GETs that report the kernel) or
+`kernel_ready_after` seconds on `clock` (pass the core's `FakeClock` to run that time instead of
+waiting it). `/api/kernels` lists, gets, starts (500 `Unhandled error` for an unknown name, as the
+real server answers) and deletes kernels.
+
+Each kernel speaks the channels protocol on `/api/kernels/{id}/channels`, in the v1 framing when
+the client offers it (`channels_protocol="legacy"`: the server offers no subprotocol, and the
+legacy JSON framing is used). What a piece of code does is registered with `kernel_outputs`; code
+no test registered succeeds and prints nothing. Interrupt, restart and delete act on the code
+running, as on the real server (a delete sends `shutdown_reply`, the code's error and `idle`, and
+never its reply); `drop_channels` cuts the connections (a client that comes back with the same
+`session_id` gets what was sent meanwhile), `kernel_dies` kills the kernel's process.
+
+    fake.kernel_outputs("print('hi'); 6*7", stdout="hi\n", result="42")
+    fake.kernel_outputs("1/0", error=("ZeroDivisionError", "division by zero"))
+    fake.kernel_outputs("while True: pass", hang=True)             # until interrupted
 
     from sessionkit.testing import FakeJupyter
 
@@ -28,17 +42,18 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from .._clock import SYSTEM_CLOCK, Clock
+from ._kernels import CodeOutputs, FakeKernel, KernelMessage
 from ._server import MISSING, FakeServer, SessionStore, as_object, json_response, read_json
 
-__all__ = ["FakeJupyter"]
+__all__ = ["CodeOutputs", "FakeJupyter", "KernelMessage"]
 
 _AUTH_HEADER = re.compile(r"(token|bearer)\s+(.+)", re.IGNORECASE)
 _XSRF_MESSAGE = "'_xsrf' argument missing from POST"
@@ -78,6 +93,9 @@ class _Starting:
 class FakeJupyter(FakeServer):
     """Jupyter Server sessions and kernels API. `token=""` disables auth (then non-GET requests need
     `disable_check_xsrf=True`, as on the real server). `kernel_names` are the installed kernelspecs.
+    `channels_protocol` is the channels framing (`"legacy"`: no subprotocol offered);
+    `channels_heartbeat` pings each channels client that often and closes it when a pong is late
+    (the real server pings every 30 s and gives up after 90).
     A new kernel turns `"idle"` after `kernel_ready_after_polls` reads or `kernel_ready_after`
     seconds on `clock`, whichever comes first; with neither (the default) it stays `"starting"`."""
 
@@ -92,11 +110,16 @@ class FakeJupyter(FakeServer):
         disable_check_xsrf: bool = False,
         kernel_ready_after_polls: int | None = None,
         kernel_ready_after: float | None = None,
+        channels_protocol: Literal["v1", "legacy"] = "v1",
+        channels_heartbeat: float | None = None,
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.token = token
+        self.channels_protocol = channels_protocol
+        self.channels_heartbeat = channels_heartbeat
+        self._code_outputs: dict[str, CodeOutputs] = {}
         self.kernel_names = tuple(kernel_names)
         self.default_kernel = default_kernel or (self.kernel_names[0] if self.kernel_names else "python3")
         self.disable_check_xsrf = disable_check_xsrf
@@ -114,6 +137,76 @@ class FakeJupyter(FakeServer):
         """Running kernels by id, in their wire form."""
         self._starting: dict[str, _Starting] = {}
         self._culled: dict[str, str] = {}  # session id -> the kernel whose shutdown dropped it
+        for side in getattr(self, "_sides", {}).values():
+            side.abandon()
+        self._sides: dict[str, FakeKernel] = {}  # the message side of each kernel a client connected to
+
+    # -- what code does in the kernels ---------------------------------------------------------------
+
+    def kernel_outputs(
+        self,
+        code: str,
+        *,
+        stdout: str | Sequence[str] = (),
+        stderr: str | Sequence[str] = (),
+        displays: Sequence[Mapping[str, Any]] = (),
+        result: Mapping[str, Any] | str | None = None,
+        error: tuple[str, str] | None = None,
+        hang: bool = False,
+        delay: float = 0.0,
+        idle: bool = True,
+        input_prompt: str | None = None,
+        messages: Sequence[KernelMessage] = (),
+    ) -> CodeOutputs:
+        """Make every kernel answer `code` (exactly this text) this way; see `CodeOutputs`."""
+        outputs = CodeOutputs(stdout, stderr, displays, result, error, hang, delay, idle, input_prompt, tuple(messages))
+        self._code_outputs[code] = outputs
+        return outputs
+
+    async def stop(self) -> None:
+        """Stop serving: the kernels stop running code and their channels close (state is kept)."""
+        for side in list(self._sides.values()):
+            await side.close()
+        await super().stop()
+
+    def _outputs_for(self, code: str) -> CodeOutputs:
+        return self._code_outputs.get(code, CodeOutputs())
+
+    def _side(self, kernel_id: str) -> FakeKernel:
+        side = self._sides.get(kernel_id)
+        if side is None:
+            side = self._sides[kernel_id] = FakeKernel(
+                kernel_id, self._outputs_for, self.clock, lambda state: self._kernel_changed(kernel_id, state)
+            )
+        return side
+
+    def _kernel_changed(self, kernel_id: str, state: str) -> None:
+        kernel = self.kernels.get(kernel_id)
+        if kernel is None:
+            return
+        self._starting.pop(kernel_id, None)
+        kernel["execution_state"] = state
+        kernel["last_activity"] = _now()
+        side = self._sides.get(kernel_id)
+        kernel["connections"] = len(side.connections) if side is not None else 0
+
+    def channel_connections(self, kernel_id: str) -> int:
+        """How many clients are connected to the kernel's channels now."""
+        side = self._sides.get(kernel_id)
+        return len(side.connections) if side is not None else 0
+
+    async def drop_channels(self, kernel_id: str | None = None) -> None:
+        """Cut the channels connections of one kernel (or of all), as a network failure would."""
+        for kid, side in list(self._sides.items()):
+            if kernel_id is None or kid == kernel_id:
+                await side.drop()
+
+    async def kernel_dies(self, kernel_id: str, *, restarts: bool = True) -> None:
+        """The kernel's process dies: what runs stops without a reply, and its clients get a
+        `restarting` status (a kernel the server restarts) or `dead`."""
+        await self._side(kernel_id).die(restarts)
+        if not restarts:
+            self.set_execution_state(kernel_id, "dead")
 
     def set_execution_state(self, kernel_id: str, state: str) -> None:
         """Make a running kernel report `state` (`"idle"`, `"busy"`, `"dead"`, ...) from now on."""
@@ -157,6 +250,14 @@ class FakeJupyter(FakeServer):
         ):
             self.set_execution_state(kernel_id, "idle")
 
+    async def _end_kernel(self, kernel_id: str) -> None:
+        """What a delete sends on the kernel's channels before it goes: see `FakeKernel.shut_down`."""
+        side = self._sides.pop(kernel_id, None)
+        if side is not None:
+            await side.shut_down(restart=False)
+            await side.stop_working()
+        self._shutdown_kernel(kernel_id)
+
     def _shutdown_kernel(self, kernel_id: str) -> None:
         # The real server drops sessions whose kernel is gone the next time it reads them.
         self.kernels.pop(kernel_id, None)
@@ -198,6 +299,11 @@ class FakeJupyter(FakeServer):
         router.add_get("/api", self._api_root, name="public")
         router.add_get("/api/kernelspecs", self._kernelspecs)
         router.add_get("/api/kernels", self._list_kernels)
+        router.add_post("/api/kernels", self._start_kernel_handler)
+        kernel = router.add_resource(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}")
+        kernel.add_route("GET", self._get_kernel)
+        kernel.add_route("DELETE", self._delete_kernel)
+        router.add_get(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}/channels", self._channels)
         router.add_post(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}/interrupt", self._interrupt)
         router.add_post(f"/api/kernels/{{kernel_id:{_UUID_SHAPED}}}/restart", self._restart)
         router.add_get("/api/sessions", self._list)
@@ -293,17 +399,62 @@ class FakeJupyter(FakeServer):
             self._observe(kernel_id)
         return json_response(list(self.kernels.values()))
 
-    async def _interrupt(self, request: web.Request) -> web.StreamResponse:
+    async def _get_kernel(self, request: web.Request) -> web.StreamResponse:
+        kernel_id = request.match_info["kernel_id"]
         try:
-            self._running(request.match_info["kernel_id"])
+            self._running(kernel_id)
         except _HTTPError as exc:
             return self._failure(exc)
+        self._observe(kernel_id)
+        return json_response(self.kernels[kernel_id])
+
+    async def _start_kernel_handler(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await read_json(request)
+        except ValueError:
+            return self._failure(_HTTPError(400, "Invalid JSON in body of request"))
+        model = as_object(body) or {}
+        name = model.get("name") or self.default_kernel
+        try:
+            kernel_id = self._start_kernel(str(name))
+        except KeyError:  # the real server answers an unknown name with its generic 500
+            return self._failure(_HTTPError(500, "Unhandled error"))
+        return json_response(self.kernels[kernel_id], 201, headers={"Location": f"/api/kernels/{kernel_id}"})
+
+    async def _delete_kernel(self, request: web.Request) -> web.StreamResponse:
+        kernel_id = request.match_info["kernel_id"]
+        try:
+            self._running(kernel_id)
+        except _HTTPError as exc:
+            return self._failure(exc)
+        await self._end_kernel(kernel_id)
+        return web.Response(status=204)
+
+    async def _channels(self, request: web.Request) -> web.StreamResponse:
+        kernel_id = request.match_info["kernel_id"]
+        if kernel_id not in self.kernels:  # the real server's own HTML 404
+            return await self._html_404(request)
+        side = self._side(kernel_id)
+        return await side.serve(request, offer_v1=self.channels_protocol == "v1", heartbeat=self.channels_heartbeat)
+
+    async def _interrupt(self, request: web.Request) -> web.StreamResponse:
+        kernel_id = request.match_info["kernel_id"]
+        try:
+            self._running(kernel_id)
+        except _HTTPError as exc:
+            return self._failure(exc)
+        side = self._sides.get(kernel_id)
+        if side is not None:
+            side.interrupt()
         return web.Response(status=204)
 
     async def _restart(self, request: web.Request) -> web.StreamResponse:
         kernel_id = request.match_info["kernel_id"]
         if kernel_id not in self.kernels:  # the real server wraps its own 404 into this 500
             return self._failure(_HTTPError(500, "Exception restarting kernel"))
+        side = self._sides.get(kernel_id)
+        if side is not None:
+            await side.shut_down(restart=True)
         # A restart waits for the kernel's info reply: a kernel that had started answers "idle".
         self.set_execution_state(kernel_id, "idle")
         self.kernels[kernel_id]["last_activity"] = _now()
@@ -398,7 +549,7 @@ class FakeJupyter(FakeServer):
         updated = {**doc, **changes}
         self.sessions.put(updated)
         if updated["kernel_id"] != old_kernel:
-            self._shutdown_kernel(old_kernel)
+            await self._end_kernel(old_kernel)
         return json_response(self._model(updated))
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
@@ -407,7 +558,7 @@ class FakeJupyter(FakeServer):
         except _HTTPError as exc:
             return self._failure(exc)
         self.sessions.delete(doc["id"])
-        self._shutdown_kernel(doc["kernel_id"])
+        await self._end_kernel(doc["kernel_id"])
         return web.Response(status=204)
 
 

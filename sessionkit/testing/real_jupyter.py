@@ -20,11 +20,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["RealJupyterServer"]
+__all__ = ["LIFT_IOPUB_LIMITS", "RealJupyterServer"]
+
+LIFT_IOPUB_LIMITS = (
+    "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=0",
+    "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=0",
+)
+"""Options that stop the server dropping a kernel's output past 1 MB/s (or 1,000 messages/s) over
+3 s (its defaults, `ServerApp.iopub_data_rate_limit` in older releases): for code that prints a lot."""
 
 _LOG_TAIL = 4000
 
@@ -61,11 +69,19 @@ class RealJupyterServer:
     """Start and stop one real Jupyter Server.
 
     Use `async with RealJupyterServer(token="t") as server:` or call `start()` / `stop()` (both
-    blocking). `url` and `token` are set once it answers `GET /api`.
+    blocking). `url` and `token` are set once it answers `GET /api`. `args` are more command-line
+    options, e.g. `LIFT_IOPUB_LIMITS` for code that prints megabytes.
     """
 
-    def __init__(self, *, token: str | None = None, root_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        root_dir: str | os.PathLike[str] | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.token: str = token if token is not None else secrets.token_hex(16)
+        self.args = tuple(args)
         self._root_dir = Path(root_dir) if root_dir is not None else None
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -115,6 +131,7 @@ class RealJupyterServer:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={root}",
             "--allow-root",
+            *self.args,
         ]
         self._log = (tmp / "server.log").open("wb")
         self._proc = subprocess.Popen(
@@ -148,6 +165,12 @@ class RealJupyterServer:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"jupyter server did not answer GET /api in time\n{self.log_tail()}")
+
+    def connection_file(self, kernel_id: str) -> Path:
+        """The connection file of one of its kernels (what `jupyter_client` connects to it with)."""
+        if self._tmp is None:
+            raise RuntimeError("the Jupyter server is not running; call start() first")
+        return self._tmp / "runtime" / f"kernel-{kernel_id}.json"
 
     def log_tail(self) -> str:
         """The end of the server's log, for error messages."""

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from sessionkit.jupyter import JupyterCore
-from sessionkit.testing.real_jupyter import RealJupyterServer
+from sessionkit.testing.real_jupyter import LIFT_IOPUB_LIMITS, RealJupyterServer
 
 
 @pytest.fixture(scope="session")
 def jupyter_server() -> Iterator[RealJupyterServer]:
-    """A real `jupyter server` on 127.0.0.1. Fails (never skips) when jupyter_server is missing."""
-    server = RealJupyterServer(token="sessionkit-test-token")
+    """A real `jupyter server` on 127.0.0.1. Fails (never skips) when jupyter_server is missing.
+
+    Its iopub rate limits are lifted: the execution tests send outputs of several MB at once.
+    """
+    server = RealJupyterServer(token="sessionkit-test-token", args=LIFT_IOPUB_LIMITS)
     server.start()
     try:
         yield server

@@ -78,8 +78,9 @@ def client_sockets(port: int) -> int:
 class Conn:
     """The server side of one connection, handed to a behaviour."""
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader | None = None) -> None:
         self.writer = writer
+        self.reader = reader
         self.keep_alive = True
 
     async def send(self, data: bytes) -> None:
@@ -273,7 +274,7 @@ class FaultServer:
         self.peak_client_sockets = max(self.peak_client_sockets, client_sockets(self.port))
         self.open_connections += 1
         self.peak_connections = max(self.peak_connections, self.open_connections)
-        conn = Conn(writer)
+        conn = Conn(writer, reader)
         try:
             while conn.keep_alive:
                 req = await self._read(reader, number)

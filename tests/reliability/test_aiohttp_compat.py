@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import aiohttp.web
 import pytest
 
 from sessionkit import ConnectionError, Err, Ok, RequestTimeoutError, RetryConfig, Timeout, _aiohttp_compat
 from sessionkit.jupyter import JupyterCore, sessions_get
+from tests._support.polling import eventually
 
 from .fault_server import FaultServer, json_body, redirect, reset_before_headers, slow_headers
 from .test_faults import SESSION_JSON
@@ -84,3 +86,70 @@ def test_a_pool_whose_loop_has_closed_is_abandoned_without_warnings() -> None:
             return isinstance(await sessions_get(core, {"session": "x"}), Err)  # a new pool, nothing listens
 
     assert asyncio.run(reuse())
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.fed = 0
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.fed += len(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        pass
+
+
+class _Transport:
+    aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def test_the_frame_guard_stops_feeding_and_closes_past_its_limit() -> None:
+    parser, transport = _Parser(), _Transport()
+    guard = _aiohttp_compat.FrameGuard(parser, transport, limit=100)
+    guard.feed_data(b"x" * 60)
+    guard.taken(40)  # the reader took a 40-byte message (and its frame header)
+    guard.feed_data(b"x" * 60)
+    assert (guard.held, guard.tripped, transport.aborted) == (66, False, False)
+    assert guard.feed_data(b"x" * 40) == (False, b"")
+    assert (guard.tripped, transport.aborted) == (True, True)
+    guard.feed_data(b"x" * 1000)
+    assert parser.fed == 120  # nothing is parsed past the limit
+
+
+async def test_the_installed_aiohttp_lets_the_frame_guard_in_and_shows_its_queue() -> None:
+    # The guard sits on the protocol's private `_payload_parser`; without it only `max_msg_size` holds,
+    # which aiohttp up to 3.13 checks once a whole frame is buffered.
+    async def echo(request: aiohttp.web.Request) -> aiohttp.web.WebSocketResponse:
+        ws = aiohttp.web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_bytes(message.data)
+        return ws
+
+    app = aiohttp.web.Application()
+    app.router.add_get("/ws", echo)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+            guard = _aiohttp_compat.guard_frames(ws, 1 << 20)
+            assert guard is not None
+            assert not _aiohttp_compat.queued(ws)
+            await ws.send_bytes(b"ping")
+            await eventually(lambda: _aiohttp_compat.queued(ws))  # the reader's private queue is seen
+            message = await ws.receive()
+            assert not _aiohttp_compat.queued(ws)
+            assert message.data == b"ping"
+            assert guard.held == 4 + 2  # the echo and its frame header, not taken yet
+            guard.taken(len(message.data))
+            assert guard.held == 0
+            assert _aiohttp_compat.abort_websocket(ws)
+    finally:
+        await runner.cleanup()

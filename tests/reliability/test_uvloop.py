@@ -43,3 +43,24 @@ def test_on_uvloop_the_per_attempt_deadline_holds_and_a_core_serves_a_second_loo
         assert isinstance(result, Err)
         assert isinstance(result.error, RequestTimeoutError)
         assert result.error.deadline == "attempt"
+
+
+def test_on_uvloop_code_runs_in_a_kernel_and_a_timeout_interrupts_it() -> None:
+    from sessionkit.jupyter import ExecutionTimeoutError, kernels_execute
+    from sessionkit.testing import FakeJupyter
+
+    async def run() -> tuple[object, object, int]:
+        async with FakeJupyter(token="t") as fake, JupyterCore(server_url=fake.url, token="t") as core:
+            kernel_id = fake._start_kernel("python3")  # pyright: ignore[reportPrivateUsage]
+            fake.kernel_outputs("6*7", result="42")
+            fake.kernel_outputs("loop", hang=True)
+            done = await kernels_execute(core, {"kernel_id": kernel_id, "code": "6*7"})
+            late = await kernels_execute(core, {"kernel_id": kernel_id, "code": "loop", "timeout": 0.2})
+            return done, late, fake.channel_connections(kernel_id)
+
+    done, late, connections = uvloop.run(run())
+    assert done.unwrap().result == {"text/plain": "42"}  # type: ignore[attr-defined]
+    assert isinstance(late, Err)
+    assert isinstance(late.error, ExecutionTimeoutError)
+    assert late.error.action == "interrupted"
+    assert connections == 1

@@ -16,6 +16,7 @@ decodes into the sessionkit model), and Prism must accept every request (`assert
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -493,3 +494,76 @@ async def test_jupyter_kernels(target: Target) -> None:
     assert isinstance(scenario, JupyterScenario)
     async with scenario.core(target, target.credential) as core:
         await scenario.kernels(target, core)
+
+
+SLEEP = "import time; time.sleep(60)"
+
+
+@pytest.mark.parametrize("target", JUPYTER_TARGETS, ids=[f"{s}-{k}" for s, k in JUPYTER_TARGETS], indirect=True)
+async def test_jupyter_kernels_run_code(target: Target, request: pytest.FixtureRequest) -> None:
+    """The kernels REST operations and code run over the channels: the same outputs, counts and
+    failures from the fake (told what the code does) and from a real ipykernel."""
+    from sessionkit.errors import InternalServerError
+    from sessionkit.jupyter import (
+        ExecutionTimeoutError,
+        JupyterCore,
+        KernelGoneError,
+        kernels_delete,
+        kernels_execute,
+        kernels_get,
+        kernels_list,
+        kernels_start,
+    )
+
+    if target.kind == "fake":
+        fake = request.getfixturevalue("fake_jupyter")
+        fake.kernel_outputs("print('hi'); 6*7", stdout="hi\n", result="42")
+        fake.kernel_outputs("1/0", error=("ZeroDivisionError", "division by zero"))
+        fake.kernel_outputs(SLEEP, hang=True)
+    async with JupyterCore(server_url=target.url, token=target.credential) as core:
+        kernel = ok(target, await kernels_start(core, {"name": "python3"}))
+        assert (kernel.name, kernel.execution_state) == ("python3", "starting")
+        assert kernel.id in [k.id for k in ok(target, await kernels_list(core))]
+        missing = err(target, await kernels_get(core, {"kernel_id": UNKNOWN_KERNEL}), NotFoundError)
+        assert missing.server_message == f"Kernel does not exist: {UNKNOWN_KERNEL}"
+        nope = err(target, await kernels_start(core, {"name": "nope"}), InternalServerError)
+        assert (nope.status, nope.server_message) == (500, "Unhandled error")
+
+        run = {"kernel_id": kernel.id}
+        first = ok(target, await kernels_execute(core, {**run, "code": "print('hi'); 6*7"}))
+        assert (first.status, first.stdout, first.result, first.execution_count) == (
+            "ok", "hi\n", {"text/plain": "42"}, 1
+        )  # fmt: skip
+        raised = ok(target, await kernels_execute(core, {**run, "code": "1/0"}))
+        assert (raised.status, raised.error.ename, raised.error.evalue) == (
+            "error",
+            "ZeroDivisionError",
+            "division by zero",
+        )
+        timed_out = await kernels_execute(core, {**run, "code": SLEEP, "timeout": 1})
+        assert isinstance(timed_out, Err)
+        assert isinstance(timed_out.error, ExecutionTimeoutError)
+        assert timed_out.error.action == "interrupted"
+        again = ok(target, await kernels_execute(core, {**run, "code": "print('hi'); 6*7"}))
+        assert again.execution_count == 4  # the interrupted one counted too
+        assert ok(target, await kernels_get(core, run)).connections == 1
+
+        async def delete_soon() -> None:
+            await asyncio.sleep(0.3)
+            assert ok(target, await kernels_delete(core, run)) is None
+
+        deleting = asyncio.ensure_future(delete_soon())
+        deleted = await kernels_execute(core, {**run, "code": SLEEP, "timeout": 20})
+        await deleting
+        # The server interrupts a kernel before it shuts it down: when the interrupt lands first the
+        # code ends with its KeyboardInterrupt (a reply, then the shutdown); else the call ends on
+        # the shutdown_reply, the reply never coming.
+        if isinstance(deleted, Ok):
+            assert target.kind == "real"
+            assert (deleted.value.status, deleted.value.error.ename) == ("error", "KeyboardInterrupt")
+        else:
+            assert isinstance(deleted.error, KernelGoneError)
+            assert deleted.error.state == "shut down"
+
+
+UNKNOWN_KERNEL = "11111111-1111-1111-1111-111111111111"

@@ -170,3 +170,49 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+async def test_an_execution_is_one_span_over_its_handshake(spans: InMemorySpanExporter) -> None:
+    from sessionkit.jupyter import JupyterCore, kernels_execute
+    from sessionkit.testing import FakeJupyter
+
+    async with FakeJupyter(token="t") as fake:
+        kernel_id = fake._start_kernel("python3")  # pyright: ignore[reportPrivateUsage]
+        fake.kernel_outputs("6*7", stdout="hi\n", result="42")
+        async with JupyterCore(server_url=fake.url, token="t") as core:
+            result = await kernels_execute(core, {"kernel_id": kernel_id, "code": "6*7"})
+    assert isinstance(result, Ok), result
+    finished = list(spans.get_finished_spans())
+    [execution] = [s for s in finished if s.name == "jupyter.kernels.execute"]
+    assert execution.kind is SpanKind.INTERNAL
+    assert attrs(execution) == {
+        "sessionkit.service": "jupyter",
+        "sessionkit.operation.id": "jupyter.kernels.execute",
+        "sessionkit.kernel.id": kernel_id,
+        "sessionkit.events": 3,  # stdout, the result and the reply
+        "sessionkit.execution.status": "ok",
+        "sessionkit.attempts": 1,
+    }
+    [handshake] = [s for s in finished if s.kind is SpanKind.CLIENT]
+    assert handshake.parent is not None
+    assert handshake.parent.span_id == execution.context.span_id  # the WebSocket's GET under it
+
+
+async def test_an_execution_that_times_out_holds_its_interrupt(spans: InMemorySpanExporter) -> None:
+    from sessionkit.jupyter import JupyterCore, kernels_execute
+    from sessionkit.testing import FakeJupyter
+
+    async with FakeJupyter(token="t") as fake:
+        kernel_id = fake._start_kernel("python3")  # pyright: ignore[reportPrivateUsage]
+        fake.kernel_outputs("loop", hang=True)
+        async with JupyterCore(server_url=fake.url, token="t") as core:
+            result = await kernels_execute(core, {"kernel_id": kernel_id, "code": "loop", "timeout": 0.3})
+    assert isinstance(result, Err)
+    finished = list(spans.get_finished_spans())
+    [execution] = [s for s in finished if s.name == "jupyter.kernels.execute"]
+    [interrupt] = [s for s in finished if s.name == "jupyter.kernels.interrupt"]
+    assert attrs(execution)["error.type"] == "ExecutionTimeoutError"
+    assert execution.status.status_code is StatusCode.ERROR
+    assert [e.name for e in execution.events] == ["sessionkit.deadline"]
+    assert interrupt.parent is not None
+    assert interrupt.parent.span_id == execution.context.span_id

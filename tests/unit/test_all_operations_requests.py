@@ -10,6 +10,7 @@ import importlib
 import json
 import pkgutil
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from yarl import URL
 import sessionkit
 from sessionkit import BaseCore, Ok, devin, jupyter, log10, mix, orq
 from sessionkit.devin import v3 as devin_v3
+from sessionkit.testing import FakeJupyter
 
 BASE = "https://api.test"
 THREAD = {
@@ -227,6 +229,66 @@ CASES = [
         headers=JUP_AUTH,
         absent_headers=("Content-Type",),
         operation="jupyter.kernels.restart",
+    ),
+    Case(
+        "jupyter.kernels.list",
+        jup,
+        lambda c: jupyter.kernels_list(c),
+        "GET",
+        "/api/kernels",
+        200,
+        [JUPYTER_SESSION["kernel"]],
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernels.list",
+    ),
+    Case(
+        "jupyter.kernels.get",
+        jup,
+        lambda c: jupyter.kernels_get(c, {"kernel_id": "k 1"}),
+        "GET",
+        "/api/kernels/k%201",
+        200,
+        JUPYTER_SESSION["kernel"],
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernels.get",
+    ),
+    Case(
+        "jupyter.kernels.start",
+        jup,
+        lambda c: jupyter.kernels_start(c, {"name": "python3", "path": "sub/dir"}),
+        "POST",
+        "/api/kernels",
+        201,
+        JUPYTER_SESSION["kernel"],
+        {"name": "python3", "path": "sub/dir"},
+        {**JUP_AUTH, **JSON},
+        operation="jupyter.kernels.start",
+    ),
+    Case(
+        "jupyter.kernels.start (defaults)",
+        jup,
+        lambda c: jupyter.kernels_start(c),
+        "POST",
+        "/api/kernels",
+        201,
+        JUPYTER_SESSION["kernel"],
+        {},
+        {**JUP_AUTH, **JSON},
+        operation="jupyter.kernels.start",
+    ),
+    Case(
+        "jupyter.kernels.delete",
+        jup,
+        lambda c: jupyter.kernels_delete(c, {"kernel_id": "k1"}),
+        "DELETE",
+        "/api/kernels/k1",
+        204,
+        None,
+        headers=JUP_AUTH,
+        absent_headers=("Content-Type",),
+        operation="jupyter.kernels.delete",
     ),
     Case(
         "orq.create",
@@ -794,7 +856,7 @@ def registered_operations() -> set[str]:
 
 def test_every_declared_operation_has_a_row_and_every_row_an_operation() -> None:
     declared = registered_operations()
-    covered = {_operation_id(case) for case in CASES}
+    covered = {_operation_id(case) for case in CASES} | {op for op, _ in CHANNEL_CASES}
     assert declared - covered == set(), "declared operations without a row in CASES"
     assert covered - declared == set(), "rows for operations no service declares"
     assert len(declared) >= 20
@@ -848,3 +910,37 @@ async def rendered_payload(payload: Any) -> bytes:
     sink = Sink()
     await payload.write(sink)
     return bytes(sink.data)
+
+
+# The executions open the kernel's channels WebSocket, which aioresponses cannot answer: their
+# handshake is checked on the fake server, which records it like any request.
+CHANNEL_CASES = [
+    ("jupyter.kernels.execute", jupyter.kernels_execute),
+    ("jupyter.kernels.execute_stream", None),
+]
+
+
+@pytest.mark.parametrize(("operation", "function"), CHANNEL_CASES, ids=[op for op, _ in CHANNEL_CASES])
+async def test_the_channels_handshake_is_built_as_the_contract_says(operation: str, function: Any) -> None:
+    async with FakeJupyter(token="jt") as fake:
+        kernel_id = fake._start_kernel("python3")  # pyright: ignore[reportPrivateUsage]
+        fake.kernel_outputs("6*7", result="42")
+        request = {"kernel_id": kernel_id, "code": "6*7"}
+        async with jupyter.JupyterCore(server_url=fake.url, token="jt") as core:
+            if function is not None:
+                result = await function(core, request)
+                assert isinstance(result, Ok), result
+                assert result.value.result == {"text/plain": "42"}
+            else:
+                async with aclosing(jupyter.kernels_execute_stream(core, request)) as outputs:
+                    items = [item async for item in outputs]
+                assert all(isinstance(item, Ok) for item in items), items
+                assert isinstance(items[-1].value, jupyter.ExecuteReply)
+    [handshake] = [r for r in fake.requests if r.path.endswith("/channels")]
+    assert (handshake.method, handshake.path) == ("GET", f"/api/kernels/{kernel_id}/channels")
+    assert list(handshake.query) == ["session_id"]  # the token never travels in the URL
+    assert len(handshake.query["session_id"]) == 32
+    assert handshake.headers["Authorization"] == "token jt"
+    assert handshake.headers["Sec-WebSocket-Protocol"] == "v1.kernel.websocket.jupyter.org"
+    assert handshake.headers["Upgrade"].lower() == "websocket"
+    assert handshake.body == b""
