@@ -26,7 +26,19 @@ from .errors import ErrorClassifier
 if TYPE_CHECKING:
     from .ratelimit import RateLimiter
 
-__all__ = ["CoreConfig", "OpDefaults", "Pool", "PoolHandle"]
+__all__ = ["CoreArgument", "CoreConfig", "OpDefaults", "Pool", "PoolHandle"]
+
+
+@attrs.frozen
+class CoreArgument:
+    """A core's constructor argument that falls back to an environment variable: its credential
+    (`required` when the service refuses calls without it) or an identity such as an org id. The
+    registry, the CLI's flags (`--api-key`) and the docs read these."""
+
+    name: str
+    env: str
+    help: str
+    required: bool = False
 
 
 @attrs.frozen

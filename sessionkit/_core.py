@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 from ._aiohttp_compat import abandon, session_loop, turn_off_resend
 from ._clock import SYSTEM_CLOCK, Clock
 from ._closing import AsyncClosing
-from ._config import CoreConfig, PoolHandle
+from ._config import CoreArgument, CoreConfig, PoolHandle
 from ._hooks import Hooks
 from ._logging import SECRET_HEADERS, setup_logging
 from ._loop import LoopRef
@@ -100,13 +100,29 @@ class BaseCore(AsyncClosing):
     """The service's status-to-error table; an operation's own `errors` override it."""
     status_hints: ClassVar[Mapping[int, str]] = {}
     """What a caller can do about a status, appended to the error's message."""
+    credential: ClassVar[CoreArgument | None] = None
+    """The credential argument (its keyword, environment variable, and whether the service needs it)."""
+    identities: ClassVar[tuple[CoreArgument, ...]] = ()
+    """Other arguments that fall back to the environment (an organisation id)."""
     credential_env: ClassVar[str | None] = None
-    """The environment variable the credential falls back to when none is given."""
+    """The environment variable the credential falls back to (from `credential`)."""
     credential_arg: ClassVar[str | None] = None
-    """The constructor argument of a credential the service requires (None: optional). Without it
-    every call ends in `Err(InvalidRequestError)` naming the argument and `credential_env`."""
+    """The credential's keyword when the service requires it (from `credential`; None: optional).
+    Without it every call ends in `Err(InvalidRequestError)` naming it and `credential_env`."""
     credential_header: ClassVar[str] = "Authorization"
     """The header the credential travels in (given in `headers=` instead, it counts as given)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("credential")
+        if isinstance(declared, CoreArgument):  # one declaration: the rest follows from it
+            cls.credential_env = declared.env
+            cls.credential_arg = declared.name if declared.required else None
+
+    @classmethod
+    def arguments(cls) -> tuple[CoreArgument, ...]:
+        """Every argument that falls back to the environment: the credential, then the identities."""
+        return ((cls.credential,) if cls.credential is not None else ()) + cls.identities
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ the turn) is marked `@drives(OP, RequestModel)`: it takes its own request model,
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -209,3 +210,68 @@ def _marked(namespace: dict[str, Any], attribute: str) -> dict[int, Callable[...
         if isinstance(marked, Operation) and callable(value):
             found[id(cast("object", marked))] = value
     return found
+
+
+@attrs.frozen
+class Service:
+    """One service as everything else finds it: the CLI, the docs' tables, `scripts/gen_params.py`,
+    the all-operations tests and the README's table read `SERVICES`, and nothing else.
+
+    `name` is its name in the CLI and the docs (`devin-v3`), `package` the module that holds its core
+    and `OPERATIONS`, `fake` its stand-in in `sessionkit.testing`, `page` its docs page. Nothing is
+    imported until asked for.
+    """
+
+    name: str
+    package: str
+    core: str
+    title: str
+    fake: str
+    page: str
+
+    def module(self) -> Any:
+        return importlib.import_module(self.package)
+
+    def operations(self) -> tuple[Registered, ...]:
+        """Every operation of the service with its functions (the package's `OPERATIONS`)."""
+        found: tuple[Registered, ...] = self.module().OPERATIONS
+        return found
+
+    def core_class(self) -> Any:
+        return getattr(self.module(), self.core)
+
+    def fake_class(self) -> Any:
+        return getattr(importlib.import_module("sessionkit.testing"), self.fake)
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "jupyter",
+        "sessionkit.jupyter",
+        "JupyterCore",
+        "Jupyter Server /api/sessions and /api/kernels",
+        "FakeJupyter",
+        "docs/services/jupyter.md",
+    ),
+    Service("orq", "sessionkit.orq", "OrqCore", "Orq /v2/sessions", "FakeOrq", "docs/services/orq.md"),
+    Service("mix", "sessionkit.mix", "MixCore", "Mix /api/sessions", "FakeMix", "docs/services/mix.md"),
+    Service("devin", "sessionkit.devin", "DevinCore", "Devin /v1/sessions", "FakeDevin", "docs/services/devin.md"),
+    Service(
+        "devin-v3",
+        "sessionkit.devin.v3",
+        "DevinCore",
+        "Devin API v3 /v3/organizations/{org_id}/sessions (current)",
+        "FakeDevinV3",
+        "docs/services/devin.md",
+    ),
+    Service("log10", "sessionkit.log10", "Log10Core", "Log10 /api/v1/sessions", "FakeLog10", "docs/services/log10.md"),
+)
+"""Every service, in the order the CLI and the docs list them."""
+
+
+def service(name: str) -> Service:
+    """The service called `name` (`KeyError` for none)."""
+    for found in SERVICES:
+        if found.name == name:
+            return found
+    raise KeyError(name)

@@ -18,24 +18,18 @@ import signal
 import sys
 from typing import Any
 
-from ..testing import FakeDevin, FakeDevinV3, FakeJupyter, FakeLog10, FakeMix, FakeOrq, FakeServer
+from .._registry import service
+from ..testing import FakeMix, FakeServer
 from .output import UsageError
 
-__all__ = ["FAKES", "run_fake"]
-
-# service name -> (the fake, the keyword its credential takes, or None for no auth)
-FAKES: dict[str, tuple[type[FakeServer], str | None]] = {
-    "jupyter": (FakeJupyter, "token"),
-    "orq": (FakeOrq, "api_key"),
-    "mix": (FakeMix, None),
-    "devin": (FakeDevin, "api_key"),
-    "devin-v3": (FakeDevinV3, "api_key"),
-    "log10": (FakeLog10, "token"),
-}
+__all__ = ["run_fake"]
 
 
 def _make(ns: argparse.Namespace) -> tuple[FakeServer, str | None]:
-    cls, credential = FAKES[ns.fake_service]
+    entry = service(ns.fake_service)
+    cls: type[FakeServer] = entry.fake_class()
+    core_credential = entry.core_class().credential
+    credential: str | None = None if core_credential is None else core_credential.name  # the fakes' keyword too
     if not 0 <= ns.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {ns.port}")
     kwargs: dict[str, Any] = {"host": ns.host, "port": ns.port}

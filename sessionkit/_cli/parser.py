@@ -175,7 +175,7 @@ def _add_group(groups: Any, name: str, service: Service, members: list[Op], comm
         _add_op(ops, replace(op, name=op.short), common)
 
 
-FAKE_SERVICES = ("devin", "devin-v3", "jupyter", "log10", "mix", "orq")  # `sessionkit._cli.fake.FAKES`' keys
+FAKE_SERVICES = tuple(SERVICES)  # every service has its fake (`Service.fake`)
 
 
 def _add_fake(services: Any) -> None:
@@ -214,6 +214,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         ops = sessions.add_subparsers(
             dest="op", required=True, metavar="{" + ",".join(o.name for o in service_ops) + "}" if named else "OP"
         )
+        if not named:
+            continue  # only the service named is imported: its flags and commands are all anyone needs
         common = _connection_flags(service)
         for op in service_ops:
             _add_op(ops, op, common)

@@ -8,13 +8,14 @@ a command sends when `--body` is left out.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._registry import SERVICES as REGISTERED_SERVICES
 from .._registry import Registered
+from .._registry import Service as RegisteredService
 
 __all__ = ["Credential", "Op", "Service", "SERVICES", "ops_of"]
 
@@ -86,21 +87,36 @@ class Credential:
 
 @dataclass(frozen=True)
 class Service:
-    name: str
-    core: str
-    help: str
-    credentials: tuple[Credential, ...]
+    """One service's command group: a view of its entry in the registry (`sessionkit._registry`)."""
 
-    package: str = ""  # the module, when it is not `sessionkit.<name>`
+    entry: RegisteredService
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def help(self) -> str:
+        return self.entry.title
 
     @property
     def module(self) -> str:
-        return self.package or f"sessionkit.{self.name}"
+        return self.entry.package
+
+    @property
+    def core(self) -> str:
+        return self.entry.core
+
+    @property
+    def credentials(self) -> tuple[Credential, ...]:
+        """The core's arguments that fall back to the environment, as flags (this imports the service)."""
+        arguments = self.entry.core_class().arguments()
+        return tuple(Credential("--" + a.name.replace("_", "-"), a.name, a.env, a.help) for a in arguments)
 
 
 def ops_of(service: Service) -> tuple[Op, ...]:
     """The commands of `service`, from its registry (this imports that service, and only it)."""
-    registry: tuple[Registered, ...] = importlib.import_module(service.module).OPERATIONS
+    registry = service.entry.operations()
     ops = [Op.of(entry) for entry in registry]
     for entry in registry:
         if entry.waiter is not None:
@@ -122,41 +138,5 @@ _IDEMPOTENCY_NOTES: dict[str | None, str] = {
 _ORQ_ALL = '{"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}}'
 DEFAULT_BODIES: dict[str, str] = {"orq.sessions.list": _ORQ_ALL, "orq.sessions.count": _ORQ_ALL}
 
-SERVICES: dict[str, Service] = {
-    s.name: s
-    for s in (
-        Service(
-            "jupyter",
-            "JupyterCore",
-            "Jupyter Server /api/sessions",
-            (Credential("--token", "token", "JUPYTER_TOKEN", "server token"),),
-        ),
-        Service("orq", "OrqCore", "Orq /v2/sessions", (Credential("--api-key", "api_key", "ORQ_API_KEY", "API key"),)),
-        Service("mix", "MixCore", "Mix /api/sessions", ()),
-        Service(
-            "devin",
-            "DevinCore",
-            "Devin /v1/sessions",
-            (Credential("--api-key", "api_key", "DEVIN_API_KEY", "API key"),),
-        ),
-        Service(
-            "devin-v3",
-            "DevinCore",
-            "Devin API v3 /v3/organizations/{org_id}/sessions (current)",
-            (
-                Credential("--api-key", "api_key", "DEVIN_API_KEY", "API key (cog_...)"),
-                Credential("--org-id", "org_id", "DEVIN_ORG_ID", "organisation id (org-...)"),
-            ),
-            package="sessionkit.devin.v3",
-        ),
-        Service(
-            "log10",
-            "Log10Core",
-            "Log10 /api/v1/sessions",
-            (
-                Credential("--token", "token", "LOG10_TOKEN", "X-Log10-Token"),
-                Credential("--organization", "organization", "LOG10_ORG_ID", "X-Log10-Organization"),
-            ),
-        ),
-    )
-}
+SERVICES: dict[str, Service] = {entry.name: Service(entry) for entry in REGISTERED_SERVICES}
+"""The services, from the registry's one list."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
+from .._config import CoreArgument
 from .._core import BaseCore, CoreOptions
 from ..errors import status_table
 from .errors import DEVIN_ERRORS
@@ -13,8 +14,7 @@ class DevinCore(BaseCore):
     """A Devin API client core. `api_key` falls back to the `DEVIN_API_KEY` environment variable."""
 
     service = "devin"
-    credential_arg = "api_key"
-    credential_env = "DEVIN_API_KEY"
+    credential = CoreArgument("api_key", "DEVIN_API_KEY", "API key", required=True)
     error_classifier = status_table(DEVIN_ERRORS)
     default_server_url = "https://api.devin.ai"
 

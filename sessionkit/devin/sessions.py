@@ -229,7 +229,7 @@ async def sessions_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Get a session's details and messages (`{"session_id": id}`)."""
+    """Get a session's details and messages (`{"session_id": "ID"}`)."""
     return await core.send(GET_SESSION, request, options)
 
 
@@ -249,7 +249,7 @@ async def sessions_update_tags(
     *,
     options: RequestOptions | None = None,
 ) -> Result[DetailResponse, SessionkitError]:
-    """Replace a session's tags with `tags` (200 `{detail}`)."""
+    """Replace a session's tags with `tags` (200 with a `detail` message)."""
     return await core.send(UPDATE_TAGS, request, options)
 
 
@@ -259,7 +259,7 @@ async def sessions_terminate(
     *,
     options: RequestOptions | None = None,
 ) -> Result[DetailResponse, SessionkitError]:
-    """End a session (200 `{detail}`, not 204)."""
+    """End a session (200 with a `detail` message, not 204)."""
     return await core.send(TERMINATE_SESSION, request, options)
 
 

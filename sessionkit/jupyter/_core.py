@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from typing_extensions import Unpack
 
+from .._config import CoreArgument
 from .._core import BaseCore, CoreOptions
 from ..errors import status_table
 from ._channels import KernelChannels
@@ -21,7 +22,7 @@ class JupyterCore(BaseCore):
     """
 
     service = "jupyter"
-    credential_env = "JUPYTER_TOKEN"
+    credential = CoreArgument("token", "JUPYTER_TOKEN", "server token")  # a server may run without one
     error_classifier = status_table(JUPYTER_ERRORS)
     default_server_url = "http://localhost:8888"
     # Jupyter answers a missing or wrong token with 403 (never 401): say so where it shows.

@@ -139,7 +139,7 @@ async def kernels_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Kernel, SessionkitError]:
-    """Get one kernel by id (`{"kernel_id": id}`): its state, activity and connections."""
+    """Get one kernel by id (`{"kernel_id": "ID"}`): its state, activity and connections."""
     return await core.send(GET_KERNEL, request, options)
 
 
@@ -149,7 +149,7 @@ async def kernels_start(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Kernel, SessionkitError]:
-    """Start a kernel without a session (`{"name": kernelspec, "path": cwd}`, both optional)."""
+    """Start a kernel without a session (`{"name": "python3", "path": "work"}`, both optional)."""
     return await core.send(START_KERNEL, request, options)
 
 
@@ -169,7 +169,7 @@ async def kernels_interrupt(
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:
-    """Interrupt what a kernel runs (`{"kernel_id": session.kernel.id}`)."""
+    """Interrupt what a kernel runs (`{"kernel_id": "ID"}`, a session's `kernel.id`)."""
     return await core.send(INTERRUPT_KERNEL, request, options)
 
 
@@ -179,7 +179,7 @@ async def kernels_restart(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Kernel, SessionkitError]:
-    """Restart a kernel (`{"kernel_id": session.kernel.id}`): its state is lost, its sessions keep it."""
+    """Restart a kernel (`{"kernel_id": "ID"}`, a session's `kernel.id`): its state is lost, its sessions keep it."""
     return await core.send(RESTART_KERNEL, request, options)
 
 

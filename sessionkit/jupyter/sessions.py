@@ -112,7 +112,7 @@ async def sessions_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Get one session by id (`{"session": id}`)."""
+    """Get one session by id (`{"session": "ID"}`)."""
     return await core.send(GET_SESSION, request, options)
 
 
@@ -122,7 +122,7 @@ async def sessions_update(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Rename a session or change its kernel (`{"session": id, "model": {...}}`); the old kernel is shut down."""
+    """Rename a session or change its kernel (`{"session": "ID", "model": {"path": "b.ipynb"}}`); the old kernel is shut down."""
     return await core.send(UPDATE_SESSION, request, options)
 
 
@@ -152,7 +152,7 @@ async def sessions_wait_ready(
     interval: float = 0.5,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Poll a session (`{"session": id}`) until its kernel has started: `idle`, `busy` or `dead`.
+    """Poll a session (`{"session": "ID"}`) until its kernel has started: `idle`, `busy` or `dead`.
 
     `Ok(session)` once `kernel.execution_state` is past `starting`; `"dead"` ends the wait too (it
     will never be ready), so check it. A real server reports `starting` until a client attaches to

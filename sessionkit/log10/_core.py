@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
+from .._config import CoreArgument
 from .._core import BaseCore, CoreOptions, env
 
 ORGANIZATION_HEADER = "X-Log10-Organization"
@@ -17,8 +18,8 @@ class Log10Core(BaseCore):
     """
 
     service = "log10"
-    credential_arg = "token"
-    credential_env = "LOG10_TOKEN"
+    credential = CoreArgument("token", "LOG10_TOKEN", "X-Log10-Token", required=True)
+    identities = (CoreArgument("organization", "LOG10_ORG_ID", "X-Log10-Organization"),)
     credential_header = "X-Log10-Token"
     default_server_url = "https://log10.io"
 
@@ -30,7 +31,7 @@ class Log10Core(BaseCore):
         server_url: str | None = None,
         **options: Unpack[CoreOptions],
     ) -> None:
-        self.organization = organization or env("LOG10_ORG_ID")
+        self.organization = organization or env(self.identities[0].env)
         if self.organization:
             options["headers"] = {ORGANIZATION_HEADER: self.organization, **(options.get("headers") or {})}
         super().__init__(server_url=server_url, credential=token, **options)

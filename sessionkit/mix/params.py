@@ -23,6 +23,8 @@ __all__ = [
     "CancelSessionRequestParams",
     "ListMessagesRequestParams",
     "SendMessageRequestParams",
+    "RunTurnRequestParams",
+    "TurnMessageParams",
     "RewindSessionRequestParams",
     "ExportSessionRequestParams",
     "UpdateCallbacksRequestParams",
@@ -35,8 +37,6 @@ __all__ = [
     "DenyPermissionRequestParams",
     "RespondNotificationRequestParams",
     "MessageHistoryRequestParams",
-    "RunTurnRequestParams",
-    "TurnMessageParams",
 ]
 
 
@@ -122,6 +122,22 @@ class SendMessageRequestParams(TypedDict, total=False):
     content: str | None
 
 
+class RunTurnRequestParams(TypedDict, total=False):
+    """The mapping form of `RunTurnRequest`."""
+
+    id: Required[str]
+    message: Required[TurnMessage | TurnMessageParams]
+
+
+class TurnMessageParams(TypedDict, total=False):
+    """The mapping form of `TurnMessage`."""
+
+    text: Required[str]
+    plan_mode: bool | None
+    thinking_level: ThinkingLevel | Literal["off", "basic", "medium", "maximum"] | None
+    max_steps: int | None
+
+
 class RewindSessionRequestParams(TypedDict, total=False):
     """The mapping form of `RewindSessionRequest`."""
 
@@ -204,19 +220,3 @@ class MessageHistoryRequestParams(TypedDict, total=False):
 
     limit: int | None
     offset: int | None
-
-
-class RunTurnRequestParams(TypedDict, total=False):
-    """The mapping form of `RunTurnRequest`."""
-
-    id: Required[str]
-    message: Required[TurnMessage | TurnMessageParams]
-
-
-class TurnMessageParams(TypedDict, total=False):
-    """The mapping form of `TurnMessage`."""
-
-    text: Required[str]
-    plan_mode: bool | None
-    thinking_level: ThinkingLevel | Literal["off", "basic", "medium", "maximum"] | None
-    max_steps: int | None

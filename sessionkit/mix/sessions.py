@@ -396,7 +396,7 @@ async def sessions_list(
     *,
     options: RequestOptions | None = None,
 ) -> Result[list[SessionData], SessionkitError]:
-    """List sessions (`{"include_subagents": True}` to include subagent sessions)."""
+    """List sessions (`{"include_subagents": true}` to include subagent sessions)."""
     return await core.send(LIST_SESSIONS, request, options)
 
 
@@ -416,7 +416,7 @@ async def sessions_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
-    """Get one session by id (`{"id": id}`)."""
+    """Get one session by id (`{"id": "ID"}`)."""
     return await core.send(GET_SESSION, request, options)
 
 
@@ -426,7 +426,7 @@ async def sessions_fork(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
-    """Fork a session (`{"id": id, "message_index"?: int, "title"?: str}`; servers up to 0.10.1)."""
+    """Fork a session (`{"id": "ID", "message_index": 3, "title": "t"}`, both optional; servers up to 0.10.1)."""
     return await core.send(FORK_SESSION, request, options)
 
 
@@ -446,7 +446,7 @@ async def sessions_cancel(
     *,
     options: RequestOptions | None = None,
 ) -> Result[CancelResult, SessionkitError]:
-    """Stop the agent's work on a session (`{"id": id}`); `cancelled` says whether it was running."""
+    """Stop the agent's work on a session (`{"id": "ID"}`); `cancelled` says whether it was running."""
     return await core.send(CANCEL_SESSION, request, options)
 
 
@@ -456,7 +456,7 @@ async def sessions_messages_list(
     *,
     options: RequestOptions | None = None,
 ) -> Result[list[Message], SessionkitError]:
-    """The messages of a session, oldest first (`{"id": id}`)."""
+    """The messages of a session, oldest first (`{"id": "ID"}`)."""
     return await core.send(LIST_MESSAGES, request, options)
 
 
@@ -496,7 +496,7 @@ async def sessions_callbacks_update(
     *,
     options: RequestOptions | None = None,
 ) -> Result[SessionData, SessionkitError]:
-    """Replace a session's callbacks (`{"id": id, "callbacks": []}` clears them; 0.10+)."""
+    """Replace a session's callbacks (`{"id": "ID", "callbacks": []}` clears them; 0.10+)."""
     return await core.send(UPDATE_CALLBACKS, request, options)
 
 
@@ -569,7 +569,7 @@ async def permissions_grant(
     *,
     options: RequestOptions | None = None,
 ) -> Result[PermissionGranted, SessionkitError]:
-    """Grant a tool the permission a `PermissionEvent` asked for (`{"id": event.id}`)."""
+    """Grant a tool the permission a `PermissionEvent` asked for (`{"id": "PERMISSION_ID"}`)."""
     return await core.send(GRANT_PERMISSION, request, options)
 
 
@@ -579,7 +579,7 @@ async def permissions_deny(
     *,
     options: RequestOptions | None = None,
 ) -> Result[PermissionDenied, SessionkitError]:
-    """Deny a tool the permission a `PermissionEvent` asked for (`{"id": event.id}`)."""
+    """Deny a tool the permission a `PermissionEvent` asked for (`{"id": "PERMISSION_ID"}`)."""
     return await core.send(DENY_PERMISSION, request, options)
 
 
@@ -589,7 +589,7 @@ async def notifications_respond(
     *,
     options: RequestOptions | None = None,
 ) -> Result[None, SessionkitError]:
-    """Answer a `NotificationEvent` (204; `{"id", "type", "value"}`; 0.11.1+; 404 once answered)."""
+    """Answer a `NotificationEvent` (204; `{"id": "NOTIFICATION_ID", "type": "text", "value": "yes"}`; 0.11.1+; 404 once answered)."""
     return await core.send(RESPOND_NOTIFICATION, request, options)
 
 

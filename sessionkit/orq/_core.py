@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
+from .._config import CoreArgument
 from .._core import BaseCore, CoreOptions
 from ..errors import status_table
 from .errors import ORQ_ERRORS
@@ -13,8 +14,7 @@ class OrqCore(BaseCore):
     """An Orq client core. `api_key` falls back to the `ORQ_API_KEY` environment variable."""
 
     service = "orq"
-    credential_arg = "api_key"
-    credential_env = "ORQ_API_KEY"
+    credential = CoreArgument("api_key", "ORQ_API_KEY", "API key", required=True)
     error_classifier = status_table(ORQ_ERRORS)
     default_server_url = "https://my.orq.ai"
 

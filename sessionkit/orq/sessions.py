@@ -135,7 +135,7 @@ async def sessions_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Thread, SessionkitError]:
-    """Get one session by id (`{"session_id": id}`)."""
+    """Get one session by id (`{"session_id": "ID"}`)."""
     return await core.send(GET_SESSION, request, options)
 
 
@@ -145,7 +145,7 @@ async def sessions_update(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Thread, SessionkitError]:
-    """Change the given fields of a session (`{"session_id": id, "request_body": {...}}`)."""
+    """Change the given fields of a session (`{"session_id": "ID", "request_body": {"title": "t"}}`)."""
     return await core.send(UPDATE_SESSION, request, options)
 
 

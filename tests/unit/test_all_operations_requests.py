@@ -20,6 +20,7 @@ from yarl import URL
 
 import sessionkit
 from sessionkit import BaseCore, Ok, devin, jupyter, log10, mix, orq
+from sessionkit._registry import SERVICES
 from sessionkit.devin import v3 as devin_v3
 from sessionkit.testing import FakeJupyter
 
@@ -841,8 +842,13 @@ def _operation_id(case: Case) -> str:
 
 
 def registered_operations() -> set[str]:
-    """Every operation every service package declares, from the packages' own registries."""
-    ids: set[str] = set()
+    """Every operation of every service, from the one registry (`sessionkit._registry.SERVICES`)."""
+    return {entry.operation.id for service in SERVICES for entry in service.operations()}
+
+
+def packages_with_operations() -> set[str]:
+    """Every package that keeps an `OPERATIONS` registry, found by walking `sessionkit` itself."""
+    found: set[str] = set()
     for info in pkgutil.iter_modules(sessionkit.__path__):
         if not info.ispkg or info.name.startswith("_") or info.name == "testing":
             continue
@@ -850,8 +856,13 @@ def registered_operations() -> set[str]:
         # A service's other API generation is a subpackage of it (`sessionkit.devin.v3`).
         subpackages = [m.name for m in pkgutil.iter_modules(package.__path__) if m.ispkg]
         for module in [package, *(importlib.import_module(f"{package.__name__}.{n}") for n in subpackages)]:
-            ids |= {entry.operation.id for entry in getattr(module, "OPERATIONS", ())}
-    return ids
+            if getattr(module, "OPERATIONS", None):
+                found.add(module.__name__)
+    return found
+
+
+def test_the_registry_names_every_service_package() -> None:
+    assert packages_with_operations() == {service.package for service in SERVICES}
 
 
 def test_every_declared_operation_has_a_row_and_every_row_an_operation() -> None:

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from typing_extensions import Unpack
 
+from ..._config import CoreArgument
 from ..._core import BaseCore, CoreOptions, env
 from ...errors import status_table
 from .errors import DEVIN_V3_ERRORS
@@ -47,8 +48,8 @@ class DevinCore(BaseCore):
     """
 
     service = "devin_v3"
-    credential_arg = "api_key"
-    credential_env = "DEVIN_API_KEY"
+    credential = CoreArgument("api_key", "DEVIN_API_KEY", "API key (cog_...)", required=True)
+    identities = (CoreArgument("org_id", "DEVIN_ORG_ID", "organisation id (org-...)"),)
     error_classifier = status_table(DEVIN_V3_ERRORS)
     default_server_url = "https://api.devin.ai"
 
@@ -60,9 +61,8 @@ class DevinCore(BaseCore):
         server_url: str | None = None,
         **options: Unpack[CoreOptions],
     ) -> None:
-        self.org_id: str | None = _checked_org_id(org_id, "org_id") or _checked_org_id(
-            env("DEVIN_ORG_ID"), "DEVIN_ORG_ID"
-        )
+        org_env = self.identities[0].env
+        self.org_id: str | None = _checked_org_id(org_id, "org_id") or _checked_org_id(env(org_env), org_env)
         prefix = "/v3/organizations" + (f"/{_segment(self.org_id)}" if self.org_id else "")
         super().__init__(server_url=server_url, credential=api_key, path_prefix=prefix, **options)
 

@@ -345,7 +345,7 @@ async def sessions_get(
     *,
     options: RequestOptions | None = None,
 ) -> Result[Session, SessionkitError]:
-    """Get a session (`{"devin_id": id}`; the `devin-` prefix is added when absent)."""
+    """Get a session (`{"devin_id": "ID"}`; the `devin-` prefix is added when absent)."""
     return await core.send(GET_SESSION, request, options)
 
 
