@@ -13,6 +13,7 @@ REQUIRED = {
     "contract (Prism, orq-ai-sdk)": "tests.contract",
     "scenarios (fakes vs real)": "tests.scenarios",
     "reliability": "tests.reliability",
+    "pipeline (deadlines, retries, reader, transport)": "tests.pipeline",
     "cli": "tests.cli",
 }
 

@@ -47,9 +47,8 @@ from sessionkit import (
 )
 from sessionkit.jupyter import JupyterCore, Session, sessions_create, sessions_get, sessions_update
 from sessionkit.testing import FakeClock
-
-from .conftest import SESSION_JSON, CoreFactory
-from .fault_server import (
+from tests.reliability.conftest import SESSION_JSON, CoreFactory
+from tests.reliability.fault_server import (
     Behaviour,
     FaultServer,
     close_after,

@@ -16,8 +16,8 @@ import pytest
 from sessionkit import ConnectionError, Err, Ok, RequestTimeoutError, RetryConfig, Timeout, _aiohttp_compat
 from sessionkit.jupyter import JupyterCore, sessions_get
 from tests._support.polling import eventually
+from tests.reliability.fault_server import FaultServer, json_body, redirect, reset_before_headers, slow_headers
 
-from .fault_server import FaultServer, json_body, redirect, reset_before_headers, slow_headers
 from .test_faults import SESSION_JSON
 
 

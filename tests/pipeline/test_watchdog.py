@@ -21,8 +21,8 @@ from sessionkit._loop import LoopRef, runs_here
 from sessionkit._watchdog import WATCHDOG, Watchdog, watchdog_here
 from sessionkit.jupyter import JupyterCore, sessions_get
 from sessionkit.ratelimit import LocalRateLimiter
+from tests.reliability.fault_server import Conn, FaultServer, Recorded, json_body
 
-from .fault_server import Conn, FaultServer, Recorded, json_body
 from .test_faults import SESSION_JSON
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="the watchdog needs Task.uncancel (3.11+)")

@@ -12,9 +12,8 @@ import pytest
 
 from sessionkit import ConnectionError, Err, Ok, RetryConfig
 from sessionkit.mix import MixCore, sessions_files_download
-
-from .fault_server import FaultServer
-from .hostile import stream_body
+from tests.reliability.fault_server import FaultServer
+from tests.reliability.hostile import stream_body
 
 FILE = {"id": "s-1", "filename": "data.bin"}
 TEXT = b"line of the file\n" * 5000

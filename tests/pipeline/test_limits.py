@@ -30,8 +30,7 @@ from sessionkit import (
 from sessionkit._retry import parse_retry_after
 from sessionkit.jupyter import JupyterCore, sessions_list
 from sessionkit.testing.clock import FakeClock
-
-from .fault_server import FaultServer, Recorded, json_body, respond, slow_headers
+from tests.reliability.fault_server import FaultServer, Recorded, json_body, respond, slow_headers
 
 GUARD = 30  # seconds before a hang is reported as a failure
 

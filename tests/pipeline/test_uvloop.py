@@ -12,8 +12,8 @@ import pytest
 from sessionkit import Err, RequestOptions, RequestTimeoutError, Timeout
 from sessionkit.jupyter import JupyterCore, sessions_get
 from tests._support.extras import require
+from tests.reliability.fault_server import FaultServer
 
-from .fault_server import FaultServer
 from .test_watchdog import fifty_gets_asking_for_the_loop, hang
 
 uvloop = require("uvloop", "dev")
