@@ -77,13 +77,19 @@ def check_depth(value: Any) -> Any:
     return value
 
 
-class JSONInputError(ValueError):
-    """A value that is not JSON; `path` names it (`$.metadata.x`, `$.tags[2]`)."""
+class LocatedError(ValueError):
+    """A value that does not fit, with the `reason` and the `path` (`$.metadata.x`) of where."""
+
+    separator = " at "
 
     def __init__(self, reason: str, path: str) -> None:
-        super().__init__(f"{reason} at {path}")
+        super().__init__(f"{reason}{self.separator}{path}")
         self.reason = reason
         self.path = path
+
+
+class JSONInputError(LocatedError):
+    """A value that is not JSON; `path` names it (`$.metadata.x`, `$.tags[2]`)."""
 
 
 def _plain(value: Any) -> bool:

@@ -26,6 +26,7 @@ from cattrs.v import format_exception
 
 from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
 from ._bodies import Upload
+from ._json import LocatedError
 from ._structgen import make_structure_fn, optional_inner
 
 __all__ = ["OpenEnum", "wire", "unstructure", "StructureFailure", "dumps"]
@@ -53,13 +54,10 @@ class OpenEnum(str, enum.Enum):
         return member
 
 
-class StructureFailure(Exception):
+class StructureFailure(LocatedError):
     """Raised by `structure`: the data does not fit the type; `path` names where."""
 
-    def __init__(self, reason: str, path: str) -> None:
-        super().__init__(f"{reason} @ {path}")
-        self.reason = reason
-        self.path = path
+    separator = " @ "
 
 
 def _strict_str(value: Any, _: Any) -> str:

@@ -87,25 +87,17 @@ class Credential:
 
 @dataclass(frozen=True)
 class Service:
-    """One service's command group: a view of its entry in the registry (`sessionkit._registry`)."""
+    """One service's command group, from its entry in the registry (`sessionkit._registry`)."""
 
+    name: str
+    help: str
+    module: str
+    core: str
     entry: RegisteredService
 
-    @property
-    def name(self) -> str:
-        return self.entry.name
-
-    @property
-    def help(self) -> str:
-        return self.entry.title
-
-    @property
-    def module(self) -> str:
-        return self.entry.package
-
-    @property
-    def core(self) -> str:
-        return self.entry.core
+    @classmethod
+    def of(cls, entry: RegisteredService) -> Service:
+        return cls(entry.name, entry.title, entry.package, entry.core, entry)
 
     @property
     def credentials(self) -> tuple[Credential, ...]:
@@ -138,5 +130,5 @@ _IDEMPOTENCY_NOTES: dict[str | None, str] = {
 _ORQ_ALL = '{"filters": {"interval": "SESSION_INTERVAL_ALL_TIME"}}'
 DEFAULT_BODIES: dict[str, str] = {"orq.sessions.list": _ORQ_ALL, "orq.sessions.count": _ORQ_ALL}
 
-SERVICES: dict[str, Service] = {entry.name: Service(entry) for entry in REGISTERED_SERVICES}
+SERVICES: dict[str, Service] = {entry.name: Service.of(entry) for entry in REGISTERED_SERVICES}
 """The services, from the registry's one list."""
