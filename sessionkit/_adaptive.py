@@ -164,6 +164,8 @@ class AdaptiveController:
         self.clock = clock
         self.limit = float(options.min_concurrency)
         self.rate: float | None = None  # starts a second; None: not pacing
+        self.slow_start = options.pace  # the concurrency doubles each round until the first push-back
+        self.srtt: float | None = None  # seconds a call takes, smoothed (while in slow start)
         self.measuring = False  # pacing at a fixed rate until two 429s measure the server's
         self.measured: float | None = None  # the server's rate, last measured between two 429s
         self.cuts = 0  # of the concurrency
@@ -177,10 +179,11 @@ class AdaptiveController:
         self._cut_calls = 0  # calls started up to the last concurrency cut: theirs is the same congestion
         self._rate_set_at = -math.inf  # a 429 of an attempt sent before this says nothing of the rate now
         self._mark: tuple[float, int] | None = None  # (sent at, index) of the 429 that opened the window
+        self._window_refused = 0  # 429s heard since, of attempts sent since
         self._last_refusal = -math.inf  # when the last 429 was heard
         self._streak_seen = math.inf  # when the first refusal of the current run of refusals was heard
         self._streak_after = 0  # refusals in that run of attempts sent after it was heard
-        self._refused: set[int] = set()  # indexes of recently refused attempts
+        self._refused: set[int] = set()  # indexes of recently refused attempts (for runs of refusals)
         self._meter: deque[tuple[float, int]] = deque(maxlen=_METER_SLOTS)  # (time, sent) now and then
         self._last_start = -math.inf
         self._slot = -math.inf  # when the pace next lets an attempt start (GCRA's theoretical arrival time)
@@ -204,7 +207,8 @@ class AdaptiveController:
         meanwhile), then count the attempt as sent. Raises `DeadlinePassed` if the start would come
         at or after `deadline`."""
         clock = self.clock
-        if self.rate is not None or clock.monotonic() < self._paused_until or self._lock.locked():
+        spread = self.slow_start and self.srtt is not None
+        if self.rate is not None or spread or clock.monotonic() < self._paused_until or self._lock.locked():
             self.queued += 1
             try:
                 async with self._lock:
@@ -225,12 +229,15 @@ class AdaptiveController:
         if self.rate is not None:
             # Some tolerance: a start a little late (the loop was busy) does not delay the next ones.
             wait = max(wait, self._slot - self._tolerance() - now)
+        elif self.slow_start and self.srtt is not None:
+            # Slow start: a round's starts spread over a round trip, so they never reach the server at once.
+            wait = max(wait, self._last_start + self.srtt / self.limit - now)
         return wait
 
     def _start(self, ticket: CallTicket, now: float, paced: bool) -> None:
-        if paced:
-            self._grow(now)
         if self.rate is not None:
+            if paced:
+                self._grow(now)
             self._slot = max(self._slot, now) + 1.0 / self.rate
         self._last_start = now
         self.sent += 1
@@ -298,9 +305,18 @@ class AdaptiveController:
                 else:
                     self._refused_attempt(ticket, pause)
                 return
-        if isinstance(result, Ok) and saturated:
-            opts = self.options
-            self.limit = min(float(opts.max_concurrency), self.limit + opts.increase / self.limit)
+        if not isinstance(result, Ok):
+            return
+        opts = self.options
+        if self.slow_start and not ticket.reported:
+            took = self.clock.monotonic() - ticket.sent_at
+            self.srtt = took if self.srtt is None else self.srtt + (took - self.srtt) / 8
+        if saturated:
+            if self.slow_start:  # one more per success: doubling each round
+                self.limit = min(float(opts.max_concurrency), self.limit + 1.0)
+                self.slow_start = self.limit < opts.max_concurrency
+            else:
+                self.limit = min(float(opts.max_concurrency), self.limit + opts.increase / self.limit)
 
     def _pause(self, seconds: float | None) -> None:
         if seconds is None or seconds <= 0:
@@ -313,6 +329,7 @@ class AdaptiveController:
 
     def _overload(self, ticket: CallTicket, pause: float | None) -> None:
         """A 503, a timeout, a retried success (or any push-back with `pace=False`): cut the concurrency."""
+        self.slow_start = False
         self._pause(pause)
         if ticket.call > self._cut_calls:
             opts = self.options
@@ -322,6 +339,7 @@ class AdaptiveController:
 
     def _refused_attempt(self, ticket: CallTicket, retry_after: float | None) -> None:
         """A 429: the server's bucket is empty now."""
+        self.slow_start = False
         now = self.clock.monotonic()
         self.refusals += 1
         self._last_refusal = now
@@ -336,10 +354,15 @@ class AdaptiveController:
         refused.add(ticket.index)
         if len(refused) > 2 * _RECENT:
             self._refused = {i for i in refused if i > self.sent - _RECENT}
+        mark = self._mark
         if self.rate is None:
             self._start_pacing(ticket, now)
         elif ticket.sent_at > self._rate_set_at:  # sent at the rate of now: it says the rate is too high
             self._measure(ticket, now)
+        if self._mark is not mark:
+            self._window_refused = 0
+        elif mark is not None and ticket.index > mark[1]:
+            self._window_refused += 1
 
     def _start_pacing(self, ticket: CallTicket, now: float) -> None:
         """The first 429: pace at what the batch was sending, and measure the server's rate from there."""
@@ -361,7 +384,7 @@ class AdaptiveController:
         if mark is None:
             return  # it opens the window: the bucket is empty now
         at, opened = mark
-        refused = sum(1 for i in self._refused if opened < i < ticket.index)
+        refused = self._window_refused
         admitted = ticket.index - 1 - opened - refused
         window = ticket.sent_at - at
         if admitted >= _SAMPLE and window > 0:  # the bucket empty at both ends: it admitted its refill

@@ -65,9 +65,19 @@ async def test_one_result_per_input_in_input_order() -> None:
     assert [r.value if isinstance(r, Ok) else "429" for r in results] == [i if i % 4 else "429" for i in range(50)]
 
 
-async def test_concurrency_grows_by_increase_per_round_of_successes_up_to_the_maximum() -> None:
+async def test_concurrency_doubles_each_round_until_the_first_push_back_when_pacing() -> None:
+    server = Server(FakeClock(), lambda i: rate_limited() if i == 40 else Ok(i))
+    _, seen = await run(server, 80, Adaptive(1, 64))
+    # Slow start: one more per success (doubling each round) while nothing pushed back ...
+    assert seen[:8] == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert seen[39] > seen[0] + 30
+    # ... then the additive increase: about one more per round.
+    assert seen[79] - seen[41] <= 2
+
+
+async def test_without_pacing_concurrency_grows_by_increase_per_round_of_successes_up_to_the_maximum() -> None:
     server = Server(FakeClock())
-    _, seen = await run(server, 200, Adaptive(1, 6))
+    _, seen = await run(server, 200, Adaptive(1, 6, pace=False))
     assert seen[0] == 2  # 1 + 1/1 after the first success
     assert seen == sorted(seen)  # only successes: it never shrinks
     assert max(seen) == 6

@@ -62,6 +62,22 @@ class Run:
         return self.admitted - admitted, self.refused - refused_before
 
 
+async def test_slow_start_spreads_a_rounds_starts_over_the_round_trip() -> None:
+    clock = FakeClock()
+    controller = AdaptiveController(Adaptive(1, 64), clock)
+    for _ in range(3):  # three calls, one after the other, 100 ms each
+        ticket = controller.ticket()
+        await controller.gate(ticket)
+        clock.advance(0.1)
+        controller.finished(ticket, Ok(None), saturated=True)
+    assert controller.srtt == pytest.approx(0.1)
+    assert controller.limit == 4.0  # one more per success
+    assert clock.sleeps == []  # one call at a time: nothing to spread
+    for _ in range(4):  # a round of four: 25 ms apart, not all at once
+        await controller.gate(controller.ticket())
+    assert clock.sleeps == pytest.approx([0.025] * 3)
+
+
 async def test_unpaced_until_the_first_429_then_paced_at_what_it_was_sending() -> None:
     run = Run(rate=60.0, burst=10)
     while run.refused == 0:
