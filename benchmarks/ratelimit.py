@@ -1,7 +1,8 @@
 """`python -m benchmarks.ratelimit`: batches against a rate-limited server, side by side in one run.
 
-    python -m benchmarks.ratelimit                    # 10,000 creates at R = 200/s; about 5 minutes
-    python -m benchmarks.ratelimit --creates 2000     # shorter
+    python -m benchmarks.ratelimit                    # everything below; about 20 minutes
+    python -m benchmarks.ratelimit --only core        # 1-3 alone (about 6 minutes); --creates 2000: shorter
+    python -m benchmarks.ratelimit --only gateway     # 4 alone (about 13 minutes)
     python -m benchmarks.ratelimit --libraries        # also: pyrate-limiter vs limits on Redis
 
 The server is `FakeJupyter` in its own process with a token bucket of R requests a second (burst R)
@@ -17,6 +18,12 @@ a request the server counts, refused or served) and a retry can never make a sec
    redis-py storage) on the same Redis: the cost of one admission in one process, then four
    processes pacing to R together (the rate they reach, the most admissions in any 100 ms, and
    script round trips to Redis per admission).
+4. The gateway section (`benchmarks/gateway.py`): `Adaptive(1, 256)` alone against `FakeOrq` whose
+   429 says only `Retry-After: 1`, gets and creates, buckets of R and of 10, latencies 100 ms and
+   5 ms, each cell `--gateway-repeats` times (3) with `--gateway-items` inputs (6,000).
+
+`--only` runs one part and keeps the other from the last `ratelimit.json`, so each part of the
+markdown carries its own machine line and load average.
 
 Goodput = creates that ended Ok / wall time; 429 share = refused / all requests the server saw;
 lost = inputs without exactly one result, or whose Ok/Err disagrees with the server's sessions.
@@ -376,12 +383,18 @@ async def _libraries(redis_url: str, rate: float, per_worker: int, workers: int)
 
 
 async def run(args: argparse.Namespace, log: Any) -> dict[str, Any]:
-    """Every section, or with `args.only == "gateway"` that one (the others kept from `args.previous`)."""
-    if getattr(args, "only", None) == "gateway":
-        doc: dict[str, Any] = {k: v for k, v in (getattr(args, "previous", None) or {}).items() if k != "gateway"}
+    """Every section; with `args.only` ("core" or "gateway") that one, the other kept from `args.previous`."""
+    only = getattr(args, "only", None)
+    previous: dict[str, Any] = getattr(args, "previous", None) or {}
+    if only == "gateway":
+        doc: dict[str, Any] = {k: v for k, v in previous.items() if k != "gateway"}
     else:
         doc = await _core(args, log)
-    doc["gateway"] = await _gateway(args, log)
+    if only == "core":
+        if "gateway" in previous:
+            doc["gateway"] = previous["gateway"]
+    else:
+        doc["gateway"] = await _gateway(args, log)
     return doc
 
 
@@ -532,7 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library-acquires", type=int, default=500, help="admissions per process (--libraries)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output directory")
     parser.add_argument(
-        "--only", choices=["gateway"], help="run this section alone; the others are kept from the last results"
+        "--only",
+        choices=["core", "gateway"],
+        help="run this section alone (core: every scenario but the gateway's); the other is kept from the last results",
     )
     parser.add_argument("--gateway-items", type=int, default=6000, help="gets or creates per gateway run")
     parser.add_argument("--gateway-repeats", type=int, default=3, help="runs of each gateway cell")

@@ -54,6 +54,8 @@ _MEASURE_STEP = 2.0  # while measuring, the rate doubles each sample's worth of 
 _MEASURE_REFUSALS = 10  # while measuring, this many refusals, and more than got through: halve the rate
 _BINDING = 0.9  # the rate grows only while the batch sends at least this share of it
 _TOLERANCE = 0.02  # seconds a paced start may come early to make up for late ones (or one interval)
+_SPARE = 2  # calls the pace may have in flight beyond twice what its rate needs
+_RTT_WINDOW = 30.0  # seconds a shortest round trip is remembered: a lasting slowdown is let in after
 _MIN_RATE = 0.01  # starts a second: the floor of repeated cuts
 _REFUSED_IN_A_ROW = 3  # refusals in a row, sent after the first was heard, that make a 429 pause the batch
 _RECENT = 1024  # refused attempts remembered, to tell a run of refusals from a lone one
@@ -132,7 +134,7 @@ class CallTicket:
     (`failed`) and asks before each retry (`acquire`).
     """
 
-    __slots__ = ("call", "controller", "index", "reported", "sent_at")
+    __slots__ = ("call", "controller", "index", "reported", "retrying", "sent_at")
 
     def __init__(self, controller: AdaptiveController, call: int) -> None:
         self.controller = controller
@@ -140,9 +142,13 @@ class CallTicket:
         self.index = 0  # the batch's count of attempts sent when this call's last one was
         self.sent_at = -math.inf
         self.reported = False  # the pipeline told of a failed attempt: the final result adds nothing
+        self.retrying = False  # an attempt failed and no other has started since (nor has the call ended)
 
     def failed(self, error: SessionkitError) -> None:
         self.reported = True
+        if not self.retrying:
+            self.retrying = True
+            self.controller.retrying += 1
         self.controller.failed(self, error)
 
     async def acquire(self, clock: Clock, deadline: float | None) -> Refusal | None:
@@ -165,7 +171,9 @@ class AdaptiveController:
         self.limit = float(options.min_concurrency)
         self.rate: float | None = None  # starts a second; None: not pacing
         self.slow_start = options.pace  # the concurrency doubles each round until the first push-back
-        self.srtt: float | None = None  # seconds a call takes, smoothed (while in slow start)
+        self.srtt: float | None = None  # seconds a call takes, smoothed
+        self.rtt_min: float | None = None  # the shortest of the last `_RTT_WINDOW` seconds' calls
+        self.retrying = 0  # calls whose last attempt failed: waiting out a Retry-After, or about to end
         self.measuring = False  # pacing at a fixed rate until two 429s measure the server's
         self.measured: float | None = None  # the server's rate, last measured between two 429s
         self.cuts = 0  # of the concurrency
@@ -187,13 +195,23 @@ class AdaptiveController:
         self._meter: deque[tuple[float, int]] = deque(maxlen=_METER_SLOTS)  # (time, sent) now and then
         self._last_start = -math.inf
         self._slot = -math.inf  # when the pace next lets an attempt start (GCRA's theoretical arrival time)
+        self._rtt_min_at = -math.inf
         self._paused_until = -math.inf
         self._lock = asyncio.Lock()
 
     @property
     def concurrency(self) -> int:
         """The number of calls the batch may have in flight now."""
-        return int(self.limit)
+        return int(min(self.limit, self._paced_need()))
+
+    def _paced_need(self) -> float:
+        """While pacing: twice the calls the rate keeps in flight at the shortest round trip, plus
+        those waiting to retry. More would only queue at the pace, or pile onto a server that slows
+        down (which then answers later, not faster)."""
+        if self.rate is None or self.rtt_min is None:
+            return math.inf
+        need = math.ceil(2.0 * self.rate * self.rtt_min) + self.retrying + _SPARE
+        return float(max(self.options.min_concurrency, need))
 
     def ticket(self) -> CallTicket:
         """The ticket of a call the batch starts now."""
@@ -242,6 +260,9 @@ class AdaptiveController:
         self._last_start = now
         self.sent += 1
         ticket.index, ticket.sent_at = self.sent, now
+        if ticket.retrying:
+            ticket.retrying = False
+            self.retrying -= 1
         meter = self._meter
         if not meter or now - meter[-1][0] >= _METER_SLOT:
             meter.append((now, self.sent))
@@ -297,6 +318,9 @@ class AdaptiveController:
 
     def finished(self, ticket: CallTicket, result: Result[Any, Any], saturated: bool) -> None:
         """The call of `ticket` ended with `result`; `saturated`: the batch was using its whole limit."""
+        if ticket.retrying:
+            ticket.retrying = False
+            self.retrying -= 1
         if not ticket.reported:  # a function the pipeline did not report on: judge its final result
             pushed, pause = push_back(result, self.clock.wall())
             if pushed:
@@ -308,15 +332,20 @@ class AdaptiveController:
         if not isinstance(result, Ok):
             return
         opts = self.options
-        if self.slow_start and not ticket.reported:
-            took = self.clock.monotonic() - ticket.sent_at
-            self.srtt = took if self.srtt is None else self.srtt + (took - self.srtt) / 8
-        if saturated:
+        if not ticket.reported:  # one attempt: how long the server took
+            self._round_trip(self.clock.monotonic() - ticket.sent_at)
+        if saturated and self.limit <= self._paced_need():  # the limit, not the pace's need, held it back
             if self.slow_start:  # one more per success: doubling each round
                 self.limit = min(float(opts.max_concurrency), self.limit + 1.0)
                 self.slow_start = self.limit < opts.max_concurrency
             else:
                 self.limit = min(float(opts.max_concurrency), self.limit + opts.increase / self.limit)
+
+    def _round_trip(self, took: float) -> None:
+        now = self.clock.monotonic()
+        self.srtt = took if self.srtt is None else self.srtt + (took - self.srtt) / 8
+        if self.rtt_min is None or took <= self.rtt_min or now - self._rtt_min_at > _RTT_WINDOW:
+            self.rtt_min, self._rtt_min_at = took, now
 
     def _pause(self, seconds: float | None) -> None:
         if seconds is None or seconds <= 0:

@@ -13,8 +13,9 @@ a `Result` is wrapped in `Ok`. `asyncio.CancelledError`, and any exception raise
 iterable or by the `progress` callback, propagates and stops the batch.
 
 Against a rate-limited server, `concurrency=Adaptive(1, 256)` finds the concurrency it tolerates
-(AIMD on 429s, 503s and timeouts) and a `Retry-After` seen by one call pauses every new start; a
-core's `rate_limiter=` (`sessionkit.ratelimit`) holds a rate for every attempt, shared or not.
+(AIMD on 503s and timeouts) and, from its first 429, paces every attempt at a rate it measures
+between 429s (see `sessionkit._adaptive`); a core's `rate_limiter=` (`sessionkit.ratelimit`)
+holds a known rate for every attempt, shared or not.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ async def batch_iter(
 
     `fn(item, **call_kwargs)` is called for each input with at most `concurrency` calls in flight
     and, with `rate_limit`, at most that many call starts per second. `concurrency=Adaptive(min, max)`
-    finds the concurrency the server tolerates instead (see `Adaptive`): it backs off on 429, 503
-    and timeouts, and a `Retry-After` pauses every new start. Closing the iterator early
+    finds what the server tolerates instead (see `Adaptive`): it backs off on 503s and timeouts,
+    paces every attempt from the first 429 at a rate measured between 429s, and pauses every new
+    start for a 503's `Retry-After` (a 429's when the server refuses everything). Closing the iterator early
     (`break` inside `contextlib.aclosing(...)`) or cancelling its consumer cancels the calls in flight.
     `clock` (for tests: `sessionkit.testing.FakeClock`) is what the rate limit and pauses read and sleep on.
     """

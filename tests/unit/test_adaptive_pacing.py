@@ -11,6 +11,7 @@ against `FakeOrq` at the end.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -89,7 +90,9 @@ async def test_unpaced_until_the_first_429_then_paced_at_what_it_was_sending() -
     for _ in range(5):
         await run.send()
     # The bucket is empty after a 429: the next start waits a whole interval, and so does each after it.
-    assert run.clock.sleeps == pytest.approx([1.0 / controller.rate] * 5)
+    rate = controller.rate
+    assert rate is not None
+    assert run.clock.sleeps == pytest.approx([1.0 / rate] * 5)
 
 
 async def test_two_429s_measure_the_servers_rate_and_the_batch_paces_headroom_below_it() -> None:
@@ -118,6 +121,31 @@ async def test_once_measured_the_rate_probes_higher_until_a_429_measures_again()
     assert refused_now <= 20  # it crossed the server's rate now and then, and stepped back each time
     assert admitted / 60.0 >= 0.95 * 60.0  # and got nearly all of the server's rate through
     assert controller.measured == pytest.approx(60.0, rel=0.05)
+
+
+async def test_while_pacing_calls_in_flight_are_capped_at_twice_what_the_rate_needs() -> None:
+    clock = FakeClock()
+    controller = AdaptiveController(Adaptive(1, 256), clock)
+    controller.limit = 256.0
+    in_flight: list[tuple[float, CallTicket]] = []
+    for _ in range(50):  # a call every 10 ms, each answered 100 ms after it went out
+        clock.advance(0.01)
+        ticket = controller.ticket()
+        await controller.gate(ticket)
+        in_flight.append((clock.now + 0.1, ticket))
+        while in_flight and in_flight[0][0] <= clock.now + 1e-9:
+            controller.finished(in_flight.pop(0)[1], Ok(None), saturated=False)
+    assert controller.rtt_min == pytest.approx(0.1)
+    assert controller.concurrency == 256  # not pacing: only the limit
+    in_flight[-1][1].failed(refused())  # the first 429: pacing at ~100 a second from now
+    rate, rtt = controller.rate, controller.rtt_min
+    assert rate is not None and rtt is not None
+    assert rate == pytest.approx(100.0, rel=0.05)
+    # Twice the 10 calls 100/s keeps in flight at 100 ms, the one waiting to retry, and 2 spare.
+    assert controller.concurrency == math.ceil(2 * rate * rtt) + 1 + 2
+    assert controller.retrying == 1
+    await controller.gate(in_flight[-1][1])  # its retry goes out
+    assert controller.retrying == 0
 
 
 async def test_a_429_of_an_attempt_sent_before_the_rate_changed_does_not_cut_again() -> None:
