@@ -139,7 +139,8 @@ async def test_while_pacing_calls_in_flight_are_capped_at_twice_what_the_rate_ne
     assert controller.concurrency == 256  # not pacing: only the limit
     in_flight[-1][1].failed(refused())  # the first 429: pacing at ~100 a second from now
     rate, rtt = controller.rate, controller.rtt_min
-    assert rate is not None and rtt is not None
+    assert rate is not None
+    assert rtt is not None
     assert rate == pytest.approx(100.0, rel=0.05)
     # Twice the 10 calls 100/s keeps in flight at 100 ms, the one waiting to retry, and 2 spare.
     assert controller.concurrency == math.ceil(2 * rate * rtt) + 1 + 2
