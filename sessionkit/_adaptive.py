@@ -2,21 +2,25 @@
 
 Two limits, each adjusted on its own kind of push-back:
 
-- **Concurrency** (calls in flight): starts at `min_concurrency`, adds `increase` per round of
-  successes while the batch uses all of it (a round is `concurrency` successes, about one round
-  trip), and is multiplied by `decrease` on overload: a 503, a timeout. No slow start: a token
-  bucket's burst hides its limit until it is spent.
+- **Concurrency** (calls in flight): starts at `min_concurrency` and, with `pace`, adds one per
+  success (doubling each round) until the first push-back, a round's starts spread over the round
+  trip so they never reach the server at once; after that (and always with `pace=False`) it adds
+  `increase` per round of successes while the batch uses all of it (a round is `concurrency`
+  successes, about one round trip). It is multiplied by `decrease` on overload: a 503, a timeout.
+  While pacing, the calls in flight are also capped at twice what the rate needs at the shortest
+  recent round trip (plus those waiting to retry): more would only queue at the pace, or pile onto
+  a server that is slowing down.
 - **Start rate** (`pace=True`, the default): the batch starts unpaced. Its first 429 makes it pace
-  every attempt it sends (new calls and the pipeline's retries alike, with one interval of
-  tolerance), at first at what it was sending. A 429 means the server's bucket is empty at that
+  every attempt it sends (new calls and the pipeline's retries alike, a late start made up within
+  `_TOLERANCE`), at first at what it was sending over the last half second. A 429 means the server's bucket is empty at that
   moment; between two such moments the server admitted exactly what it refilled, so the attempts
   that got through between two 429s, over the time between them, *measure* its rate (within
   1/`_SAMPLE` once `_SAMPLE` got through). Until the first measure the rate holds while a
   window is open, is multiplied by `decrease` when refusals outnumber what got through, and
-  grows by half when a sample's worth of starts went out with no 429. Once measured, the batch
-  paces `headroom` below the measure and adds `probe` of it per second of paced starts, until a
-  429 measures again (or, too soon for a measure, cuts by `headroom`). The rate grows only while
-  the batch actually sends at it.
+  doubles when a sample's worth of starts went out with no 429. Once measured, the batch paces
+  `headroom` below the measure and adds `probe` of it per second of paced starts, until a 429
+  measures again (a lower measure is met halfway; a 429 too soon for a measure cuts by
+  `headroom`). The rate grows only while the batch actually sends at it.
 
 A 429 of an attempt sent before the rate last changed says nothing about the rate now; a 503 or a
 timeout from calls started before the last cut is the congestion already cut for. A 503's
