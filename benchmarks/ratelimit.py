@@ -1,7 +1,8 @@
 """`python -m benchmarks.ratelimit`: batches against a rate-limited server, side by side in one run.
 
-    python -m benchmarks.ratelimit                    # 10,000 creates at R = 200/s; about 5 minutes
-    python -m benchmarks.ratelimit --creates 2000     # shorter
+    python -m benchmarks.ratelimit                    # everything below; about 20 minutes
+    python -m benchmarks.ratelimit --only core        # 1-3 alone (about 6 minutes); --creates 2000: shorter
+    python -m benchmarks.ratelimit --only gateway     # 4 alone (about 13 minutes)
     python -m benchmarks.ratelimit --libraries        # also: pyrate-limiter vs limits on Redis
 
 The server is `FakeJupyter` in its own process with a token bucket of R requests a second (burst R)
@@ -17,6 +18,12 @@ a request the server counts, refused or served) and a retry can never make a sec
    redis-py storage) on the same Redis: the cost of one admission in one process, then four
    processes pacing to R together (the rate they reach, the most admissions in any 100 ms, and
    script round trips to Redis per admission).
+4. The gateway section (`benchmarks/gateway.py`): `Adaptive(1, 256)` alone against `FakeOrq` whose
+   429 says only `Retry-After: 1`, gets and creates, buckets of R and of 10, latencies 100 ms and
+   5 ms, each cell `--gateway-repeats` times (3) with `--gateway-items` inputs (6,000).
+
+`--only` runs one part and keeps the other from the last `ratelimit.json`, so each part of the
+markdown carries its own machine line and load average.
 
 Goodput = creates that ended Ok / wall time; 429 share = refused / all requests the server saw;
 lost = inputs without exactly one result, or whose Ok/Err disagrees with the server's sessions.
@@ -29,6 +36,7 @@ import argparse
 import asyncio
 import collections
 import json
+import math
 import os
 import statistics
 import sys
@@ -71,15 +79,16 @@ async def _serve(rate: float, latency: float) -> None:
 
 
 class Server:
-    """The fake in a child process, driven over its stdin."""
+    """The fake in a child process, driven over its stdin (`serve`: the child's arguments)."""
 
-    def __init__(self, rate: float, latency: float) -> None:
+    def __init__(self, rate: float, latency: float, serve: list[str] | None = None) -> None:
         self.rate, self.latency = rate, latency
         self.url = ""
+        self._serve = serve or ["serve", "--rate", str(rate), "--latency", str(latency)]
         self._proc: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> Server:
-        args = ["-m", "benchmarks.ratelimit", "serve", "--rate", str(self.rate), "--latency", str(self.latency)]
+        args = ["-m", "benchmarks.ratelimit", *self._serve]
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26
         )  # the stats line lists every session path
@@ -98,6 +107,9 @@ class Server:
 
     async def reset(self) -> None:
         await self._ask("reset")
+
+    async def command(self, command: str) -> Any:
+        return await self._ask(command)
 
     async def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = await self._ask("stats")
@@ -371,6 +383,37 @@ async def _libraries(redis_url: str, rate: float, per_worker: int, workers: int)
 
 
 async def run(args: argparse.Namespace, log: Any) -> dict[str, Any]:
+    """Every section; with `args.only` ("core" or "gateway") that one, the other kept from `args.previous`."""
+    only = getattr(args, "only", None)
+    previous: dict[str, Any] = getattr(args, "previous", None) or {}
+    if only == "gateway":
+        doc: dict[str, Any] = {k: v for k, v in previous.items() if k != "gateway"}
+    else:
+        doc = await _core(args, log)
+    if only == "core":
+        if "gateway" in previous:
+            doc["gateway"] = previous["gateway"]
+    else:
+        doc["gateway"] = await _gateway(args, log)
+    return doc
+
+
+async def _gateway(args: argparse.Namespace, log: Any) -> dict[str, Any]:
+    from benchmarks import gateway
+
+    started = report.machine()
+    section = await gateway.run(
+        args.rate,
+        args.gateway_items,
+        args.gateway_latencies,
+        args.gateway_repeats,
+        log,
+        bursts=args.gateway_bursts or [math.ceil(args.rate), 10],
+    )
+    return {"machine": started, "loadavg_end": list(os.getloadavg()), **section}
+
+
+async def _core(args: argparse.Namespace, log: Any) -> dict[str, Any]:
     from sessionkit.batch import Adaptive
     from sessionkit.testing.redis import RedisServer
 
@@ -417,6 +460,22 @@ def _goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def markdown(doc: dict[str, Any]) -> str:
+    lines = _core_markdown(doc) if doc.get("rows") else []
+    if "gateway" in doc:
+        from benchmarks import gateway
+
+        section = doc["gateway"]
+        m = section["machine"]
+        lines += [*([""] if lines else []), *gateway.markdown(section)]
+        lines += [
+            "",
+            f"{m['cpu']}, {m['usable_cores']} cores, {m['python']}; load average {m['loadavg'][0]:.2f} at the start, "
+            f"{section['loadavg_end'][0]:.2f} at the end; {m['date']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _core_markdown(doc: dict[str, Any]) -> list[str]:
     m = doc["machine"]
     lines = [
         f"# Rate limits: {doc['rows'][0]['creates']:,} creates, R = {doc['rate']:g}/s, latency {doc['latency']:g} s",
@@ -450,7 +509,7 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"{r['achieved_rate']:.1f} | {r['most_in_100ms']} ({r['allowed_in_100ms']:g}) | "
                 f"{r['round_trips_per_admission']:.2f} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
         serve.add_argument("--latency", type=float)
         a = serve.parse_args(argv[1:])
         asyncio.run(_serve(a.rate, a.latency))
+        return 0
+    if argv[:1] == ["gateway-serve"]:
+        from benchmarks import gateway
+
+        asyncio.run(gateway.serve(float(argv[2])))
         return 0
     if argv[:1] == ["work"]:
         url, start, n, rate, redis_url, concurrency = argv[1:7]
@@ -480,7 +544,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--libraries", action="store_true", help="also measure pyrate-limiter and limits on Redis")
     parser.add_argument("--library-acquires", type=int, default=500, help="admissions per process (--libraries)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output directory")
+    parser.add_argument(
+        "--only",
+        choices=["core", "gateway"],
+        help="run this section alone (core: every scenario but the gateway's); the other is kept from the last results",
+    )
+    parser.add_argument("--gateway-items", type=int, default=6000, help="gets or creates per gateway run")
+    parser.add_argument("--gateway-repeats", type=int, default=3, help="runs of each gateway cell")
+    parser.add_argument(
+        "--gateway-latencies",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[0.1, 0.005],
+        help="the gateway server's latencies, seconds, comma-separated (default 0.1,0.005)",
+    )
+    parser.add_argument(
+        "--gateway-bursts",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="the gateway's bucket sizes, comma-separated (default: R and 10)",
+    )
     args = parser.parse_args(argv)
+    previous = args.out / "ratelimit.json"
+    args.previous = json.loads(previous.read_text()) if args.only and previous.exists() else None
     doc = asyncio.run(run(args, lambda line: print(line, file=sys.stderr, flush=True)))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ratelimit.json").write_text(json.dumps(doc, indent=2) + "\n")

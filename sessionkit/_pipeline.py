@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 
 from . import _json  # pyright: ignore[reportPrivateUsage]  # its loads/dumps are switched at run time
+from ._batchcall import BATCH_CALL
 from ._bodies import Body
 from ._deadline import Deadline, DeadlinePassed, Which, client_timeout
 from ._hooks import HookContext, PreparedRequest
@@ -117,10 +118,15 @@ async def execute(
             error: SessionkitError = _classify(call, outcome, call.retry.statuses)
         else:
             error = outcome  # pyright: ignore[reportAssignmentType]
+        batch = BATCH_CALL.get()  # an adaptive batch hears of each failed attempt and paces each retry
+        if batch is not None:
+            batch.failed(error)
         wait = _next_wait(call, error)
         if wait is None or pool.closed_by_caller:
             return await call.fail(error)
         await cfg.clock.sleep(wait)
+        if batch is not None and (refused := await batch.acquire(cfg.clock, call.at)) is not None:
+            return await call.fail(refused.error(call.total, **call.common()))
 
 
 class _Call(Deadline):

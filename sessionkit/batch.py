@@ -13,8 +13,9 @@ a `Result` is wrapped in `Ok`. `asyncio.CancelledError`, and any exception raise
 iterable or by the `progress` callback, propagates and stops the batch.
 
 Against a rate-limited server, `concurrency=Adaptive(1, 256)` finds the concurrency it tolerates
-(AIMD on 429s, 503s and timeouts) and a `Retry-After` seen by one call pauses every new start; a
-core's `rate_limiter=` (`sessionkit.ratelimit`) holds a rate for every attempt, shared or not.
+(AIMD on 503s and timeouts) and, from its first 429, paces every attempt at a rate it measures
+between 429s (see `sessionkit._adaptive`); a core's `rate_limiter=` (`sessionkit.ratelimit`)
+holds a known rate for every attempt, shared or not.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import attrs
 
-from ._adaptive import Adaptive, AdaptiveController
+from ._adaptive import Adaptive, AdaptiveController, CallTicket
+from ._batchcall import BATCH_CALL
 from ._clock import SYSTEM_CLOCK, Clock
 from .ratelimit import LocalRateLimiter
 from .result import Err, Ok, Result
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
 @attrs.frozen
 class BatchProgress:
     """Counts after a call completes. `total` is None until the number of inputs is known;
-    `concurrency` is the batch's limit on calls in flight (an adaptive batch's current one)."""
+    `concurrency` is the batch's limit on calls in flight (an adaptive batch's current one);
+    `rate` is the starts a second an adaptive batch paces at (None while it does not pace)."""
 
     done: int
     ok: int
@@ -58,6 +61,7 @@ class BatchProgress:
     in_flight: int
     total: int | None
     concurrency: int = 0
+    rate: float | None = None
 
 
 async def _call(
@@ -65,8 +69,12 @@ async def _call(
     item: X,
     kwargs: dict[str, Any],
     gates: tuple[Callable[[], Awaitable[object]], ...],
+    ticket: CallTicket | None = None,
 ) -> Result[T, E | Exception]:
-    for gate in gates:  # the adaptive batch's shared pause, then the start rate
+    if ticket is not None:  # an adaptive batch: its pause and pace, and it hears of every attempt
+        await ticket.controller.gate(ticket)
+        BATCH_CALL.set(ticket)  # this task's own context: the pipeline reports to this call's ticket
+    for gate in gates:  # the start rate
         await gate()
     try:
         result: Any = await fn(item, **kwargs)
@@ -100,8 +108,6 @@ def _limits(
         raise ValueError(f"rate_limit must be > 0 requests per second, got {rate_limit!r}")
     gates: list[Callable[[], Awaitable[object]]] = []
     controller = AdaptiveController(concurrency, clock) if isinstance(concurrency, Adaptive) else None
-    if controller is not None:
-        gates.append(controller.gate)
     if rate_limit is not None:
         limiter = LocalRateLimiter(rate_limit)
         gates.append(functools.partial(limiter.acquire, clock, None))
@@ -122,15 +128,16 @@ async def batch_iter(
 
     `fn(item, **call_kwargs)` is called for each input with at most `concurrency` calls in flight
     and, with `rate_limit`, at most that many call starts per second. `concurrency=Adaptive(min, max)`
-    finds the concurrency the server tolerates instead (see `Adaptive`): it backs off on 429, 503
-    and timeouts, and a `Retry-After` pauses every new start. Closing the iterator early
+    finds what the server tolerates instead (see `Adaptive`): it backs off on 503s and timeouts,
+    paces every attempt from the first 429 at a rate measured between 429s, and pauses every new
+    start for a 503's `Retry-After` (a 429's when the server refuses everything). Closing the iterator early
     (`break` inside `contextlib.aclosing(...)`) or cancelling its consumer cancels the calls in flight.
     `clock` (for tests: `sessionkit.testing.FakeClock`) is what the rate limit and pauses read and sleep on.
     """
     controller, gates = _limits(concurrency, rate_limit, clock or SYSTEM_CLOCK)
     source: Iterator[X] | AsyncIterator[X] = aiter(inputs) if isinstance(inputs, AsyncIterable) else iter(inputs)
     total = len(inputs) if isinstance(inputs, Sized) else None
-    running: dict[asyncio.Task[Result[T, E | Exception]], int] = {}
+    running: dict[asyncio.Task[Result[T, E | Exception]], tuple[int, CallTicket | None]] = {}
     finished: deque[asyncio.Task[Result[T, E | Exception]]] = deque()
     wake = asyncio.Event()
 
@@ -148,8 +155,9 @@ async def batch_iter(
                 if item is _End.END:
                     exhausted, total = True, started
                     break
-                task = asyncio.create_task(_call(fn, item, call_kwargs, gates))
-                running[task] = started
+                ticket = controller.ticket() if controller is not None else None
+                task = asyncio.create_task(_call(fn, item, call_kwargs, gates, ticket))
+                running[task] = (started, ticket)
                 task.add_done_callback(on_done)
                 started += 1
             if not running:
@@ -159,16 +167,16 @@ async def batch_iter(
                 await wake.wait()
             task = finished.popleft()
             saturated = len(running) >= limit
-            index = running.pop(task)
+            index, ticket = running.pop(task)
             result = task.result()  # a cancelled call re-raises CancelledError here, ending the batch
-            if controller is not None:
-                controller.started(started)
-                controller.observe(index, result, saturated)
+            if controller is not None and ticket is not None:
+                controller.finished(ticket, result, saturated)
             done += 1
             ok += isinstance(result, Ok)
             if progress is not None:
                 in_use = controller.concurrency if controller is not None else limit
-                progress(BatchProgress(done, ok, done - ok, len(running), total, in_use))
+                rate = controller.rate if controller is not None else None
+                progress(BatchProgress(done, ok, done - ok, len(running), total, in_use, rate))
             yield index, result
     finally:
         for task in running:

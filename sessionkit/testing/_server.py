@@ -15,6 +15,7 @@ free port. Requests pass, in order, through the request log (`fake.requests`), t
 Any fake can also enforce a rate limit, as a real API gateway does: `fake.set_rate_limit(200)` (or
 `FakeOrq(rate_limit=200)`) answers 429 with `Retry-After` to every request beyond a token bucket of
 200 a second, before faults and handlers, and counts `fake.served` and `fake.refused`.
+`set_rate_limit(200, exact_wait=False)` sends only `Retry-After` in whole seconds, as most gateways do.
 """
 
 from __future__ import annotations
@@ -392,20 +393,26 @@ class FakeServer:
         self.refused = 0
         self._bucket: Gcra | None = None
         self._bucket_clock: Clock = SYSTEM_CLOCK
+        self._exact_wait = True
         self._runner: web.AppRunner | None = None
         self._clear_state()
         self.set_rate_limit(rate_limit)
 
-    def set_rate_limit(self, rate: float | None, *, burst: int | None = None, clock: Clock | None = None) -> None:
+    def set_rate_limit(
+        self, rate: float | None, *, burst: int | None = None, clock: Clock | None = None, exact_wait: bool = True
+    ) -> None:
         """Refuse requests beyond `rate` a second (None: no limit) with 429 and `Retry-After`.
 
         A token bucket of `burst` tokens (default: one second's worth, `ceil(rate)`) refilled at
-        `rate` a second. The 429 carries the wait until the next token as `retry-after-ms`, and as
-        `Retry-After` rounded up to whole seconds. `clock` (a `FakeClock` in tests) is what refills it.
-        Counts restart at 0.
+        `rate` a second. The 429 carries the wait until the next token rounded up to whole seconds
+        as `Retry-After` and, with `exact_wait` (the default), exactly as `retry-after-ms` too, as
+        OpenAI-style servers do. `exact_wait=False` sends `Retry-After` alone, as most gateways do:
+        then a bucket of 200 a second says `Retry-After: 1` where the next token is 5 ms away.
+        `clock` (a `FakeClock` in tests) is what refills it. Counts restart at 0.
         """
         self._bucket = None if rate is None else Gcra(rate, burst if burst is not None else max(1, math.ceil(rate)))
         self._bucket_clock = clock or SYSTEM_CLOCK
+        self._exact_wait = exact_wait
         self.served = self.refused = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -518,7 +525,8 @@ class FakeServer:
             wait = self._bucket.take(self._bucket_clock.monotonic())
             if wait > 0:
                 self.refused += 1
-                return Fault.rate_limited(retry_after=math.ceil(wait), retry_after_ms=round(wait * 1000, 3))
+                exact = round(wait * 1000, 3) if self._exact_wait else None
+                return Fault.rate_limited(retry_after=math.ceil(wait), retry_after_ms=exact)
         self.served += 1
         return None
 

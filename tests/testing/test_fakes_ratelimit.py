@@ -53,6 +53,42 @@ async def test_every_fake_refuses_beyond_its_bucket_with_429_and_retry_after(cls
         assert (fake.served, fake.refused) == (3, 1)
 
 
+@pytest.mark.parametrize("cls", FAKES, ids=[c.__name__ for c in FAKES])
+async def test_exact_wait_false_answers_as_most_gateways_do_whole_seconds_only(cls: type[FakeServer]) -> None:
+    clock = FakeClock()
+    fake = cls()
+    fake.set_rate_limit(200.0, burst=1, clock=clock, exact_wait=False)  # the next token 5 ms away
+    async with fake, aiohttp.ClientSession() as http:
+        for _ in range(2):
+            async with http.get(fake.url + "/anything") as response:
+                await response.read()
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "1"  # 5 ms, rounded up to whole seconds
+        assert "retry-after-ms" not in response.headers
+        assert (fake.served, fake.refused) == (1, 1)
+
+        fake.set_rate_limit(200.0, burst=1, clock=clock)  # the default again: the exact wait as well
+        for _ in range(2):
+            async with http.get(fake.url + "/anything") as response:
+                await response.read()
+        assert response.headers["Retry-After"] == "1"
+        assert response.headers["retry-after-ms"] == "5"
+
+
+async def test_a_core_reads_a_whole_second_retry_after_when_no_exact_wait_is_sent() -> None:
+    clock = FakeClock()
+    async with FakeOrq(api_key="k") as fake:
+        fake.set_rate_limit(200.0, burst=1, clock=clock, exact_wait=False)
+        async with OrqCore("k", server_url=fake.url, clock=clock) as core:
+            await sessions_get(core, {"session_id": "a"})
+            refused = await sessions_get(core, {"session_id": "b"})  # 429, Retry-After: 1, then sent again
+    assert isinstance(refused, Err)
+    assert refused.error.attempts == 2  # the retry got through: a 404 for the unknown id
+    [slept] = clock.sleeps
+    assert 1.0 <= slept <= 1.2  # a whole second for a 5 ms wait, plus up to a fifth of jitter
+    assert (fake.served, fake.refused) == (2, 1)
+
+
 @pytest.mark.parametrize("cls", [FakeOrq, FakeLog10])
 async def test_rate_limit_as_a_constructor_option(cls: type[FakeOrq] | type[FakeLog10]) -> None:
     async with cls(rate_limit=1.0) as fake, aiohttp.ClientSession() as http:

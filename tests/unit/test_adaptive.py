@@ -65,9 +65,19 @@ async def test_one_result_per_input_in_input_order() -> None:
     assert [r.value if isinstance(r, Ok) else "429" for r in results] == [i if i % 4 else "429" for i in range(50)]
 
 
-async def test_concurrency_grows_by_increase_per_round_of_successes_up_to_the_maximum() -> None:
+async def test_concurrency_doubles_each_round_until_the_first_push_back_when_pacing() -> None:
+    server = Server(FakeClock(), lambda i: rate_limited() if i == 40 else Ok(i))
+    _, seen = await run(server, 80, Adaptive(1, 64))
+    # Slow start: one more per success (doubling each round) while nothing pushed back ...
+    assert seen[:8] == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert seen[39] > seen[0] + 30
+    # ... then the additive increase: about one more per round.
+    assert seen[79] - seen[41] <= 2
+
+
+async def test_without_pacing_concurrency_grows_by_increase_per_round_of_successes_up_to_the_maximum() -> None:
     server = Server(FakeClock())
-    _, seen = await run(server, 200, Adaptive(1, 6))
+    _, seen = await run(server, 200, Adaptive(1, 6, pace=False))
     assert seen[0] == 2  # 1 + 1/1 after the first success
     assert seen == sorted(seen)  # only successes: it never shrinks
     assert max(seen) == 6
@@ -76,11 +86,30 @@ async def test_concurrency_grows_by_increase_per_round_of_successes_up_to_the_ma
     assert seen[:6] == [2, 2, 2, 3, 3, 3]
 
 
-async def test_a_429_cuts_the_concurrency_by_decrease() -> None:
+async def test_without_pacing_a_429_cuts_the_concurrency_by_decrease() -> None:
     server = Server(FakeClock(), lambda i: rate_limited() if i == 120 else Ok(i))
-    _, seen = await run(server, 121, Adaptive(1, 8, decrease=0.5))
+    _, seen = await run(server, 121, Adaptive(1, 8, decrease=0.5, pace=False))
     assert seen[-2] == 8
     assert seen[-1] == 4
+
+
+async def test_with_pacing_a_429_paces_the_starts_and_leaves_the_concurrency() -> None:
+    clock = FakeClock()
+    server = Server(clock, lambda i: rate_limited(retry_after=1.0) if i == 60 else Ok(i))
+    rates: list[float | None] = []
+
+    async def timed(i: int) -> Result[int, Exception]:
+        clock.advance(0.01)  # the batch sends a call every 10 ms of (fake) time
+        return await server(i)
+
+    def progress(p: BatchProgress) -> None:
+        rates.append(p.rate)
+
+    results = await batch(timed, range(100), concurrency=Adaptive(1, 1), clock=clock, progress=progress)
+    assert sum(isinstance(r, Ok) for r in results) == 99
+    assert rates[59] is None  # unpaced until the 429
+    assert rates[60] == pytest.approx(100.0, rel=0.05)  # then paced at what it was sending
+    assert 1.0 not in clock.sleeps  # a lone 429's whole-second Retry-After did not pause the batch
 
 
 @pytest.mark.parametrize(
@@ -107,7 +136,7 @@ async def test_other_failures_are_not_push_back() -> None:
 
 async def test_a_burst_of_429s_from_calls_in_flight_together_cuts_once() -> None:
     server = Server(FakeClock(), lambda i: rate_limited() if 120 <= i < 128 else Ok(i))
-    _, seen = await run(server, 128, Adaptive(1, 8))
+    _, seen = await run(server, 128, Adaptive(1, 8, pace=False))
     # Calls 120..127 were in flight together: the first 429 halves 8 to 4, the other seven are
     # the same congestion and do not cut again.
     assert seen[-8:] == [4] * 8
@@ -121,10 +150,10 @@ async def test_never_below_min_nor_above_max() -> None:
     assert server.peak <= 5
 
 
-async def test_a_retry_after_pauses_every_new_start_of_the_batch_once() -> None:
+async def test_without_pacing_a_retry_after_pauses_every_new_start_of_the_batch_once() -> None:
     clock = FakeClock()
     server = Server(clock, lambda i: rate_limited(retry_after=30.0) if i == 40 else Ok(i))
-    results, _ = await run(server, 80, Adaptive(4, 4))
+    results, _ = await run(server, 80, Adaptive(4, 4, pace=False))
     assert all(isinstance(r, Ok) for i, r in enumerate(results) if i != 40)
     paused_at = server.starts[40]
     later = [t for i, t in server.starts.items() if i > 40 + 4]  # started after the 429 came back
@@ -151,7 +180,8 @@ async def test_cancelling_a_paused_adaptive_batch_leaves_no_task() -> None:
         await hold.wait()
 
     clock.sleep = sleep_forever  # type: ignore[method-assign]  # the pause never ends by itself
-    server = Server(clock, lambda i: rate_limited(retry_after=60.0) if i == 0 else Ok(i))
+    unavailable = Err(InternalServerError("503", status=503, headers={"Retry-After": "60"}))
+    server = Server(clock, lambda i: unavailable if i == 0 else Ok(i))
     before = asyncio.all_tasks()
     stream = batch_iter(server, range(10), concurrency=Adaptive(1, 4), clock=clock)
     first: list[tuple[int, Any]] = []
@@ -164,7 +194,7 @@ async def test_cancelling_a_paused_adaptive_batch_leaves_no_task() -> None:
     task = asyncio.create_task(consume())
     for _ in range(20):
         await asyncio.sleep(0)
-    assert [i for i, _ in first] == [0]  # the 429 came back; the next call waits on the pause
+    assert [i for i, _ in first] == [0]  # the 503 came back; the next call waits on the pause
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -181,6 +211,11 @@ async def test_cancelling_a_paused_adaptive_batch_leaves_no_task() -> None:
         ({"decrease": 1.0}, "decrease"),
         ({"decrease": 0}, "decrease"),
         ({"max_pause": -1}, "max_pause"),
+        ({"pace": 1}, "pace"),
+        ({"headroom": 1.0}, "headroom"),
+        ({"headroom": -0.1}, "headroom"),
+        ({"probe": 0}, "probe"),
+        ({"probe": float("inf")}, "probe"),
     ],
 )
 def test_bad_adaptive_options_are_refused(kwargs: dict[str, Any], message: str) -> None:
