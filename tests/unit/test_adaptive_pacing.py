@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sessionkit import InternalServerError, NotFoundError, RateLimitError, RequestTimeoutError
-from sessionkit._adaptive import Adaptive, AdaptiveController, CallTicket
+from sessionkit._adaptive import _SPARE, Adaptive, AdaptiveController, CallTicket
 from sessionkit._batchcall import BATCH_CALL
 from sessionkit._clock import Clock
 from sessionkit.orq import OrqCore, sessions_get
@@ -135,10 +135,10 @@ async def test_while_pacing_calls_in_flight_are_capped_at_twice_what_the_rate_ne
         in_flight.append((clock.now + 0.1, ticket))
         while in_flight and in_flight[0][0] <= clock.now + 1e-9:
             controller.finished(in_flight.pop(0)[1], Ok(None), saturated=False)
-    assert controller.rtt_min == pytest.approx(0.1)
+    assert controller.srtt == pytest.approx(0.1)
     assert controller.concurrency == 256  # not pacing: only the limit
     in_flight[-1][1].failed(refused())  # the first 429: pacing at ~100 a second from now
-    rate, rtt = controller.rate, controller.rtt_min
+    rate, rtt = controller.rate, controller.srtt
     assert rate is not None
     assert rtt is not None
     assert rate == pytest.approx(100.0, rel=0.05)
@@ -147,6 +147,37 @@ async def test_while_pacing_calls_in_flight_are_capped_at_twice_what_the_rate_ne
     assert controller.retrying == 1
     await controller.gate(in_flight[-1][1])  # its retry goes out
     assert controller.retrying == 0
+
+
+async def test_the_cap_on_calls_in_flight_follows_the_round_trip_up_when_the_server_slows() -> None:
+    # A create that scans more sessions as they grow answers later and later: the same rate then
+    # needs more calls in flight. A cap held at the earlier, shorter round trip would starve the pace.
+    clock = FakeClock()
+    controller = AdaptiveController(Adaptive(1, 256), clock)
+    controller.limit = 256.0
+    in_flight: list[tuple[float, CallTicket]] = []
+
+    async def send(took: float) -> None:
+        clock.advance(0.01)
+        ticket = controller.ticket()
+        await controller.gate(ticket)
+        in_flight.append((clock.now + took, ticket))
+        in_flight.sort(key=lambda pair: pair[0])
+        while in_flight and in_flight[0][0] <= clock.now + 1e-9:
+            controller.finished(in_flight.pop(0)[1], Ok(None), saturated=False)
+
+    for _ in range(50):  # a call every 10 ms, each answered in 100 ms
+        await send(0.1)
+    in_flight[-1][1].failed(refused())  # pacing at ~100 a second from now
+    fast_cap = controller.concurrency
+    for _ in range(200):  # the server now answers in 400 ms
+        await send(0.4)
+    rate, srtt = controller.rate, controller.srtt
+    assert rate is not None
+    assert srtt is not None
+    assert srtt > 0.35
+    assert controller.concurrency > 3 * fast_cap // 2
+    assert controller.concurrency >= math.ceil(2 * rate * srtt) + _SPARE
 
 
 async def test_a_429_of_an_attempt_sent_before_the_rate_changed_does_not_cut_again() -> None:
