@@ -17,8 +17,8 @@ Two limits, each adjusted on its own kind of push-back:
   moment; between two such moments the server admitted exactly what it refilled, so the attempts
   that got through between two 429s, over the time between them, *measure* its rate (within
   1/`_SAMPLE` once `_SAMPLE` got through). Until the first measure the rate holds while a
-  window is open, is multiplied by `decrease` when refusals outnumber what got through, and
-  doubles when a sample's worth of starts went out with no 429. Once measured, the batch paces
+  window is open, is cut to the share that got through (by `decrease` at least, by its square at
+  most) when five refusals outnumber what got through, and doubles when a sample's worth of starts went out with no 429. Once measured, the batch paces
   `headroom` below the measure and adds `probe` of it per second of paced starts, until a 429
   measures again (a lower measure is met halfway; a 429 too soon for a measure cuts by
   `headroom`). The rate grows only while the batch actually sends at it.
@@ -56,7 +56,7 @@ __all__ = ["Adaptive", "AdaptiveController", "CallTicket"]
 
 _SAMPLE = 40  # admitted attempts between two 429s for a measure of the rate within 1/40
 _MEASURE_STEP = 2.0  # while measuring, the rate doubles each sample's worth of starts with no 429
-_MEASURE_REFUSALS = 10  # while measuring, this many refusals, and more than got through: halve the rate
+_MEASURE_REFUSALS = 5  # while measuring, this many refusals, and more than got through: cut the rate
 _BINDING = 0.9  # the rate grows only while the batch sends at least this share of it
 _TOLERANCE = 0.02  # seconds a paced start may come early to make up for late ones (or one interval)
 _SPARE = 2  # calls the pace may have in flight beyond twice what its rate needs
@@ -424,8 +424,12 @@ class AdaptiveController:
             self.measuring = False
             self._set_rate((1.0 - opts.headroom) * self.measured, now)
         elif self.measuring:
-            if refused >= _MEASURE_REFUSALS and refused > admitted:  # far over: halve, and measure again
-                self._set_rate(self.rate * opts.decrease, now)
+            if refused >= _MEASURE_REFUSALS and refused > admitted:  # far over: cut, and measure again
+                # To the share that got through (the server's rate, roughly), between `decrease` and
+                # its square: a small batch against a slow server cannot spend every call's retries
+                # coming down from a first guess ten times too high.
+                share = (admitted + 1) / (admitted + refused + 1)
+                self._set_rate(self.rate * max(opts.decrease**2, min(opts.decrease, share)), now)
             else:
                 self._mark = mark  # keep the window open until it holds a sample
                 return

@@ -101,11 +101,27 @@ async def test_two_429s_measure_the_servers_rate_and_the_batch_paces_headroom_be
     while controller.measured is None:
         await run.send()
     # Sending 200 a second into a bucket of 60: refusals outnumbered what got through, so the rate
-    # was halved (to ~100) until a window between two 429s held 40 admitted attempts.
+    # was cut (to ~100) until a window between two 429s held 40 admitted attempts.
     assert controller.measured == pytest.approx(60.0, rel=1 / 40)
     assert controller.rate == pytest.approx(0.95 * controller.measured)
     assert not controller.measuring
     assert run.refused < 60  # what the measure cost, all told
+
+
+async def test_a_first_guess_twenty_times_too_high_comes_down_in_few_refusals() -> None:
+    # A small batch against a slow server: the first 429 comes after a few milliseconds, when the
+    # batch was sending 1,000 a second to a server of 50. Each cut goes to the share that got
+    # through (at most a quarter per step), so the calls do not spend their retries coming down.
+    run = Run(rate=50.0, burst=2, options=Adaptive(1, 32))
+    while run.refused == 0:
+        await run.send(unpaced_every=0.001)
+    assert run.controller.rate == pytest.approx(1000.0, rel=0.05)
+    for _ in range(200):
+        if run.controller.measured is not None:
+            break
+        await run.send()
+    assert run.controller.measured == pytest.approx(50.0, rel=1 / 40)
+    assert run.refused <= 30
 
 
 async def test_once_measured_the_rate_probes_higher_until_a_429_measures_again() -> None:
