@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
+from benchmarks.memory import rss_kib
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks...` finds the package
@@ -189,14 +190,6 @@ async def kernels_at_once(core: Any, count: int, sleep: float) -> dict[str, Any]
 
 
 # -- 4. memory, in a process of its own ------------------------------------------------------------------------
-
-
-def rss_kib() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 async def stream_memory(server_url: str, token: str, kernel_id: str, megabytes: int) -> dict[str, Any]:

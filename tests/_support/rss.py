@@ -10,13 +10,17 @@ misses. Client and fake share the process, so both sides of a transfer are measu
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-__all__ = ["BLOCK", "Peak", "digest_of", "status", "write_source"]
+__all__ = ["BLOCK", "Peak", "digest_of", "run_script", "status", "write_source"]
 
 BLOCK = 1 << 20
 
@@ -77,3 +81,23 @@ def digest_of(path: Path) -> str:
         while chunk := source.read(BLOCK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+ROOT = Path(__file__).resolve().parents[2]  # the scripts import tests._support from here
+
+
+def run_script(script: str, *args: object) -> dict[str, Any]:
+    """Run `script` in a fresh interpreter (from the repository's root) and return the JSON object
+    its last line prints; the script's stderr is in the assertion when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result, indent=2))  # the figures, for the report (-s)
+    return result

@@ -9,13 +9,11 @@ development box (Python 3.11) the growth was 48 KB for the upload and 52 KB for 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # the script imports tests._support from here
+from tests._support.rss import run_script
+
 SIZE = 200 * 1024 * 1024
 LIMIT = 32 * 1024 * 1024
 
@@ -66,17 +64,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_a_200_mb_attachment_goes_up_and_down_in_bounded_memory(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(SIZE), str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(result, indent=2))  # the figures, for the report (-s)
+    result = run_script(SCRIPT, SIZE, tmp_path)
     assert result["uploaded_size"] == result["downloaded"] == SIZE
     assert result["redirected"]
     assert result["same_bytes"]
