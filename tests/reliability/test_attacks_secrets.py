@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 from contextlib import aclosing
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -188,3 +189,40 @@ async def test_a_password_with_an_unencoded_delimiter_is_in_no_repr_and_no_error
     assert isinstance(error, InvalidRequestError), error  # nothing was sent to a host it cannot read
     assert srv.requests == []
     assert_hidden(everything_shown(error), secrets)
+
+
+# --- the transfers and the turn added with issues 18-19: a server echoing the credential -----------------
+
+
+async def test_attachment_transfers_and_a_turn_against_a_server_echoing_the_credential_leak_nothing(
+    tmp_path: Path,
+) -> None:
+    """Devin v3's upload and streamed download and Mix's `sessions_run` go through the same scrubber:
+    the key (Bearer) and the URL's userinfo (Basic) a server echoes into its 400 appear nowhere."""
+    from sessionkit.devin.v3 import DevinCore, attachments_download, attachments_upload
+    from sessionkit.mix import sessions_run
+
+    key = "cog_echoed-attachment-key-7d1e"
+    async with FaultServer(default=echo_authorization) as srv:
+        async with DevinCore(key, "org-1", server_url=srv.url, retries=0) as devin:
+            (tmp_path / "up.txt").write_bytes(b"abc")
+            uploaded = await asyncio.wait_for(attachments_upload(devin, {"file": tmp_path / "up.txt"}), GUARD)
+            request = {"uuid": "u-1", "name": "a.txt"}
+            saved = await asyncio.wait_for(attachments_download(devin, request, to=tmp_path / "a.txt"), GUARD)
+            streamed = await asyncio.wait_for(attachments_download(devin, request), GUARD)
+            shown_devin = repr(devin)
+        url = srv.url.replace("http://", f"http://admin:{PASSWORD}@")
+        async with MixCore(url, retries=0) as mix:
+            turn = await asyncio.wait_for(sessions_run(mix, {"id": "s-1", "message": {"text": "hi"}}), GUARD)
+            shown_mix = repr(mix)
+    assert any(key in (r.header("Authorization") or "") for r in srv.requests)  # the attacks happened
+    assert any(r.header("Authorization") == f"Basic {BASIC}" for r in srv.requests)
+    secrets = forms(key, PASSWORD)
+    for result in (uploaded, saved, streamed, turn):
+        assert isinstance(result, Err), result
+        assert isinstance(result.error, APIError), result.error
+        assert result.error.status == 400
+        assert_hidden(everything_shown(result.error), secrets)
+        assert_hidden(result.error.raw_text + repr(dict(result.error.headers)), secrets)
+    assert_hidden(shown_devin + shown_mix, secrets)
+    assert not (tmp_path / "a.txt").exists()

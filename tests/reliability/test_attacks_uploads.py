@@ -20,7 +20,7 @@ import pytest
 from sessionkit import Err, InvalidRequestError, Ok, RequestOptions, ResponseValidationError, Timeout
 from sessionkit.mix import MixCore, Upload, sessions_files_download, sessions_files_upload, sessions_get
 
-from .fault_server import Conn, FaultServer, Recorded, head
+from .fault_server import Conn, FaultServer, Recorded, head, redirect
 from .hostile import MiB, bomb, eventually, traced_peak
 
 GUARD = 60.0  # seconds: only so that a regression fails instead of stalling the suite
@@ -103,6 +103,32 @@ async def test_a_gzip_bomb_download_to_a_file_is_refused_at_its_cap_with_nothing
     with traced_peak() as peak:
         async with FaultServer(default=encoded_download(body, "gzip")) as srv, MixCore(srv.url, retries=0) as core:
             result = await asyncio.wait_for(sessions_files_download(core, FILE, to=to, max_bytes=cap), GUARD)
+    assert isinstance(result, Err), result
+    assert isinstance(result.error, ResponseValidationError)
+    assert str(cap) in result.error.message
+    assert leftovers(tmp_path) == []
+    assert peak.bytes < 64 * MiB, f"peak {peak.bytes / MiB:.0f} MiB"
+
+
+async def test_a_gzip_bomb_behind_devins_storage_redirect_is_refused_at_its_cap_with_nothing_left(
+    tmp_path: Path,
+) -> None:
+    """The same bomb served by the storage origin Devin's attachment download is redirected to: the
+    redirect changes nothing of the bound (refused at the cap, no file left, peak far below it)."""
+    from sessionkit.devin.v3 import DevinCore, attachments_download
+
+    body = bomb(ZEROS, GIB_OF_ZEROS)
+    to = tmp_path / "big.bin"
+    cap = 256 * MiB
+
+    def route(req: Recorded) -> Any:
+        return encoded_download(body, "gzip") if req.path.startswith("/storage/") else redirect(307, "/storage/big")
+
+    with traced_peak() as peak:
+        async with FaultServer(route=route) as srv, DevinCore("cog_k", "org-1", server_url=srv.url, retries=0) as core:
+            request = {"uuid": "u-1", "name": "big.bin"}
+            result = await asyncio.wait_for(attachments_download(core, request, to=to, max_bytes=cap), GUARD)
+    assert [r.path.startswith("/storage/") for r in srv.requests] == [False, True]
     assert isinstance(result, Err), result
     assert isinstance(result.error, ResponseValidationError)
     assert str(cap) in result.error.message

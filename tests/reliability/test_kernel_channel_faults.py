@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tracemalloc
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -167,6 +168,27 @@ async def test_a_frame_that_never_ends_is_refused_past_the_size_cap() -> None:
     assert isinstance(error, ResponseValidationError)
     assert "larger than max_response_bytes (1048576 bytes)" in error.message
     assert peak < 16 << 20  # measured: the guard closes the connection past 3 MiB held
+
+
+async def test_a_compressed_message_bomb_is_refused_in_bounded_memory() -> None:
+    # The client offers no permessage-deflate (aiohttp's default); a hostile server claims it
+    # anyway and sends one message of 256 KiB that would inflate to 256 MiB. It is refused as a
+    # protocol break before anything is inflated (should compression ever be offered, the size cap
+    # must hold on what it inflates to: this test then checks that).
+    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = bomb.compress(bytes(256 << 20)) + bomb.flush(zlib.Z_SYNC_FLUSH)
+    assert payload.endswith(b"\x00\x00\xff\xff")
+
+    async def inflate(peer: Peer, request: dict[str, Any]) -> None:
+        await peer.busy(request)
+        await peer.send(frame(payload[:-4], compressed=True))
+        await forever()
+
+    behaviour = websocket(script(inflate), extensions="permessage-deflate")
+    async with FaultServer(route=kernel_api(behaviour)) as server:
+        error, peak = await peak_of(execute(server, timeout=20.0, max_response_bytes=1 << 20))
+    assert isinstance(error, ResponseValidationError | ConnectionError), error
+    assert peak < 16 << 20
 
 
 # --- drops and stalls ------------------------------------------------------------------------------------

@@ -21,10 +21,13 @@ KERNEL = "22222222-2222-2222-2222-222222222222"
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def frame(payload: bytes, opcode: int = 0x2, fin: bool = True, length: int | None = None) -> bytes:
-    """One unmasked server frame; `length` may lie about the payload's size."""
+def frame(
+    payload: bytes, opcode: int = 0x2, fin: bool = True, length: int | None = None, compressed: bool = False
+) -> bytes:
+    """One unmasked server frame; `length` may lie about the payload's size; `compressed` sets RSV1
+    (permessage-deflate)."""
     size = len(payload) if length is None else length
-    first = bytes([(0x80 if fin else 0) | opcode])
+    first = bytes([(0x80 if fin else 0) | (0x40 if compressed else 0) | opcode])
     if size < 126:
         return first + bytes([size]) + payload
     if size < 1 << 16:
@@ -79,8 +82,9 @@ class Peer:
 Script = Callable[[Peer], Awaitable[None]]
 
 
-def websocket(script: Script, protocol: str | None = V1) -> Behaviour:
-    """Answer the upgrade with 101 (offering `protocol`), then run `script` on the connection."""
+def websocket(script: Script, protocol: str | None = V1, extensions: str | None = None) -> Behaviour:
+    """Answer the upgrade with 101 (offering `protocol`, accepting `extensions`), then run `script`
+    on the connection."""
 
     async def behave(req: Recorded, conn: Conn) -> None:
         key = req.header("Sec-WebSocket-Key") or ""
@@ -88,6 +92,8 @@ def websocket(script: Script, protocol: str | None = V1) -> Behaviour:
         headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)]
         if protocol is not None:
             headers.append(("Sec-WebSocket-Protocol", protocol))
+        if extensions is not None:
+            headers.append(("Sec-WebSocket-Extensions", extensions))
         await conn.send(head(101, headers))
         try:
             await script(Peer(conn, req))
